@@ -1,0 +1,103 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+The one place that touches astroquery's private surfaces.
+
+Two shapes of ``astroquery.eso`` exist: the form-based module of astroquery
+0.4.11 ("wdb") and the TAP-based module of astroquery main / 0.4.12 ("tap").
+They differ in how a login is stored (``AuthInfo`` with ``expired()`` versus
+``_AuthInfo`` with ``_expired()``), in ``ROW_LIMIT`` (a class attribute where
+-1 means unlimited, versus a property where None means unlimited) and in
+``_tap_urls()`` (only on main). Everything else in this package calls the
+helpers below instead of those internals, so a change upstream is mended here.
+"""
+import base64
+import binascii
+import json
+import time
+
+from astroquery.eso import EsoClass as UpstreamEsoClass
+
+__all__ = ["UPSTREAM_SHAPE", "TokenInfo", "UpstreamEsoClass", "cached_request",
+           "row_limit", "token_expiry"]
+
+#: "tap" for the TAP-based astroquery.eso (main, 0.4.12), "wdb" for 0.4.11.
+UPSTREAM_SHAPE = "tap" if hasattr(UpstreamEsoClass, "query_tap") else "wdb"
+
+#: Like astroquery, treat a token as expired this many seconds early.
+EXPIRY_MARGIN = 600
+
+
+def token_expiry(token):
+    """Return the ``exp`` claim of a JWT-shaped token, or None if it has none."""
+    try:
+        payload = token.split(".")[1]
+        payload += "=" * (-len(payload) % 4)
+        return int(json.loads(base64.urlsafe_b64decode(payload))["exp"])
+    except (IndexError, KeyError, TypeError, ValueError, binascii.Error):
+        return None
+
+
+class TokenInfo:
+    """A login as both shapes of ``astroquery.eso`` expect to find it.
+
+    Upstream code reads ``_auth_info.token``/``.username`` and calls
+    ``expired()`` (0.4.11) or ``_expired()`` (main); this object answers
+    both. The password is deliberately not kept.
+    """
+
+    def __init__(self, username, token):
+        self.username = username
+        self.token = token
+        self.password = None
+        self.expiration_time = token_expiry(token)
+
+    def expired(self):
+        if self.expiration_time is None:
+            return False
+        return time.time() > self.expiration_time - EXPIRY_MARGIN
+
+    _expired = expired
+
+    def __repr__(self):
+        # Never show the token itself.
+        return f"<TokenInfo user={self.username!r} expires={self.expiration_time}>"
+
+
+def auth_info(eso):
+    """The login stored on an ``EsoClass`` instance, or None."""
+    return getattr(eso, "_auth_info", None)
+
+
+def row_limit(eso):
+    """``eso.ROW_LIMIT`` as an int, or None when it means "no limit" in either shape."""
+    value = getattr(eso, "ROW_LIMIT", None)
+    if value is None:
+        return None
+    value = int(value)
+    if value < 1:
+        return None
+    max_limit = getattr(_upstream_conf(), "MAX_ROW_LIMIT", None)
+    if max_limit is not None and value >= int(max_limit):
+        return None
+    return value
+
+
+def _upstream_conf():
+    from astroquery import eso
+    return eso.conf
+
+
+def cached_request(eso, method, url, *, data=None, params=None, timeout=None, cache=True):
+    """Send a request through astroquery's cached ``_request`` (both shapes have it).
+
+    Only used for unauthenticated requests: astroquery pickles the whole
+    response, request headers included.
+    """
+    response = eso._request(method, url, data=data, params=params, timeout=timeout,
+                            cache=cache)
+    if cache and response.status_code != 200:
+        # astroquery caches whatever came back; a 503 or an error must not be replayed.
+        query = getattr(eso, "_last_query", None)
+        if query is not None:
+            query.request_file(eso.cache_location).unlink(missing_ok=True)
+    return response
