@@ -41,7 +41,7 @@ class Conf(_config.ConfigNamespace):
         120,
         "Timeout in seconds for one HTTP request (connect and each read).")
     id_chunk_size = _config.ConfigItem(
-        500,
+        1000,
         "How many product ids go into one IN list of one TAP query.")
     async_threshold = _config.ConfigItem(
         50000,

@@ -74,24 +74,47 @@ class EsoClass(_compat.UpstreamEsoClass):
     def __init__(self, *, archive_url=None, tap_url=None, datalink_url=None,
                  download_url=None, token_url=None, timeout=None):
         super().__init__()
-        urls = resolve_endpoints(archive_url, tap_url=tap_url, datalink_url=datalink_url,
-                                 download_url=download_url, token_url=token_url)
-        self.tap_url = urls["tap_url"]
-        self.datalink_url = urls["datalink_url"]
-        # Upstream's retrieve_data and login read these two; keep them in step.
-        self.DOWNLOAD_URL = urls["download_url"]
-        self.AUTH_URL = urls["token_url"]
-        self.timeout = conf.timeout if timeout is None else timeout
+        # Kept as given and resolved on each use, so that conf.set_temp() and
+        # ESO_ARCHIVE_URL also steer the module-level ``Eso`` instance.
+        self._endpoint_args = {"archive_url": archive_url, "tap_url": tap_url,
+                               "datalink_url": datalink_url, "download_url": download_url,
+                               "token_url": token_url}
+        self._timeout = timeout
+
+    def _endpoint(self, name):
+        args = dict(self._endpoint_args)
+        return resolve_endpoints(args.pop("archive_url"), **args)[name]
 
     @property
-    def download_url(self):
-        """Prefix of file download URLs (the archive_id is appended)."""
-        return self.DOWNLOAD_URL
+    def tap_url(self):
+        """The TAP service holding ``ivoa.ObsCore`` and ``phase3v2.product_files``."""
+        return self._endpoint("tap_url")
 
     @property
-    def token_url(self):
-        """The OpenID Connect token endpoint used by ``login``."""
-        return self.AUTH_URL
+    def datalink_url(self):
+        """The DataLink ``links`` endpoint."""
+        return self._endpoint("datalink_url")
+
+    @property
+    def DOWNLOAD_URL(self):
+        """Prefix of file download URLs (the archive_id is appended).
+
+        Upstream's ``retrieve_data`` reads it too, so it follows ``archive_url``.
+        """
+        return self._endpoint("download_url")
+
+    @property
+    def AUTH_URL(self):
+        """The OpenID Connect token endpoint used by ``login`` (upstream reads it too)."""
+        return self._endpoint("token_url")
+
+    download_url = DOWNLOAD_URL
+    token_url = AUTH_URL
+
+    @property
+    def timeout(self):
+        """Seconds allowed for one HTTP request (``conf.timeout`` unless given)."""
+        return conf.timeout if self._timeout is None else self._timeout
 
     def __repr__(self):
         return f"<{type(self).__name__} tap_url={self.tap_url!r}>"

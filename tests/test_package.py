@@ -45,3 +45,17 @@ def test_real_archive_answers():
     result = pyvo.dal.TAPService(eso.tap_url).search(
         "SELECT TOP 1 product_id FROM phase3v2.product_files")
     assert len(result) == 1
+
+
+def test_singleton_follows_conf(monkeypatch):
+    monkeypatch.delenv("ESO_ARCHIVE_URL", raising=False)
+    with conf.set_temp("archive_url", "http://127.0.0.1:4321"):
+        assert Eso.tap_url == "http://127.0.0.1:4321/tap_obs"
+        assert Eso.DOWNLOAD_URL == "http://127.0.0.1:4321/dataPortal/file/"
+    with conf.set_temp("archive_url", ""):
+        assert Eso.tap_url == conf.tap_url
+
+
+def test_timeout_default_and_override():
+    assert Eso().timeout == conf.timeout
+    assert Eso(timeout=3).timeout == 3
