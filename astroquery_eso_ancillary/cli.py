@@ -1,0 +1,752 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+The ``eso-ancillary`` command: the package's calls from a shell.
+
+Each subcommand mirrors one method of `~astroquery_eso_ancillary.EsoClass`
+(``files``, ``query``, ``categories``, ``download``, ``login``), plus
+``serve`` (the local archive emulator) and ``demo`` (the offline tour).
+Exit codes: 0 success, 1 a failure (the archive refused or could not be
+reached, some downloads failed), 2 a usage error (a bad option or value).
+"""
+import argparse
+import json
+import logging
+import math
+import os
+import re
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+#: ``--format`` names and the astropy writer each uses (json is written here).
+FORMATS = {"csv": "ascii.csv", "ecsv": "ascii.ecsv", "votable": "votable", "json": None}
+#: File name endings and the format they imply.
+EXTENSIONS = {".csv": "csv", ".ecsv": "ecsv", ".xml": "votable", ".vot": "votable",
+              ".votable": "votable", ".json": "json"}
+#: Environment variables read as defaults of the endpoint options.
+ENDPOINT_ENV = {"tap_url": "ESO_TAP_URL", "datalink_url": "ESO_DATALINK_URL",
+                "download_url": "ESO_DOWNLOAD_URL"}
+
+
+class UsageError(Exception):
+    """A value given on the command line cannot be used (exit code 2)."""
+
+
+# -- parser ---------------------------------------------------------------------------
+
+
+def _comma_list(values):
+    """Flatten repeated, comma-separated option values into one list (None if unset)."""
+    if not values:
+        return None
+    items = [item.strip() for value in values for item in value.split(",")]
+    items = [item for item in items if item]
+    return items or None
+
+
+def _one_or_many(items):
+    """A single value as itself, several as a list: the API accepts both."""
+    if items is None:
+        return None
+    return items[0] if len(items) == 1 else items
+
+
+_FILTER_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(.*)$", re.DOTALL)
+
+
+def parse_filter(text):
+    """Split ``COL=VALUE`` (or ``COL<3``, ``COL>=3`` ...) into ``(column, value)``.
+
+    The value keeps astroquery's operator syntax (``< 3``, ``like 'NGC%'``,
+    ``in ('A', 'B')``, ``between 1 and 2``; a bare value means equality); the
+    package parses and quotes it.
+
+    Examples
+    --------
+    >>> parse_filter("target_name=like 'NGC%'")
+    ('target_name', "like 'NGC%'")
+    >>> parse_filter("access_estsize>=100")
+    ('access_estsize', '>=100')
+    """
+    match = _FILTER_RE.match(text)
+    if not match or not match.group(2).strip():
+        raise UsageError(f"bad filter {text!r}: expected COLUMN=VALUE, e.g. "
+                         "\"target_name=like 'NGC%'\" or \"access_estsize>=100\"")
+    column, rest = match.group(1), match.group(2).strip()
+    if rest.startswith("=") and not rest.startswith("=="):
+        rest = rest[1:].strip()
+    elif rest.startswith("=="):
+        rest = rest[1:]
+    if not rest:
+        raise UsageError(f"bad filter {text!r}: no value after the column name")
+    return column, rest
+
+
+def _filters(values):
+    if not values:
+        return None
+    result = {}
+    for text in values:
+        column, value = parse_filter(text)
+        if column in result:
+            raise UsageError(f"column {column!r} is filtered twice; combine the conditions "
+                             "in one filter (e.g. \"between 1 and 2\")")
+        result[column] = value
+    return result
+
+
+def _common_options():
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("archive")
+    group.add_argument("--archive", metavar="URL", default=os.environ.get("ESO_ARCHIVE_URL"),
+                       help="base URL of an archive laid out as ESO's (an emulator, a mirror); "
+                            "default: $ESO_ARCHIVE_URL, else ESO")
+    for name, env in ENDPOINT_ENV.items():
+        group.add_argument("--" + name.replace("_", "-"), metavar="URL", dest=name,
+                           default=os.environ.get(env),
+                           help=f"override one endpoint (default: ${env})")
+    group.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="timeout of one HTTP request")
+    group.add_argument("--no-cache", action="store_true",
+                       help="do not use astroquery's query cache")
+    group = parent.add_argument_group("messages")
+    group.add_argument("--debug", action="store_true",
+                       help="show tracebacks and debug messages")
+    group.add_argument("--verbose", action="store_true", help="show informational messages")
+    group.add_argument("--quiet", action="store_true",
+                       help="show only errors and warnings (no table, no progress bar)")
+    return parent
+
+
+def _output_options():
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("output")
+    group.add_argument("--output", "-o", metavar="FILE",
+                       help="write the table to FILE (format from its extension: "
+                            ".csv, .ecsv, .xml/.vot, .json); '-' for standard output")
+    group.add_argument("--format", choices=sorted(FORMATS),
+                       help="table format of --output, or of standard output without it")
+    group.add_argument("--columns", action="append", metavar="COL[,COL...]",
+                       help="columns to show (repeatable or comma-separated)")
+    return parent
+
+
+def _login_options():
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("login")
+    group.add_argument("--username", help="log in to ESO first, as this user (password from "
+                                          "the keyring, else asked for; see 'login')")
+    group.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of standard input")
+    return parent
+
+
+def _selection_options(*, product_ids_help):
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("product_ids", nargs="*", metavar="PRODUCT_ID", help=product_ids_help)
+    group = parent.add_argument_group("selection (repeatable or comma-separated)")
+    group.add_argument("--collection", action="append", metavar="NAME",
+                       help="ObsCore obs_collection, e.g. MUSE")
+    group.add_argument("--instrument", action="append", metavar="NAME",
+                       help="ObsCore instrument_name, e.g. ESPRESSO")
+    group.add_argument("--category", action="append", metavar="PATTERN",
+                       help="eso_category, exact or with * wildcards "
+                            "(default: ANCILLARY.*; '*' for every file)")
+    group.add_argument("--extension", action="append", metavar="EXT",
+                       help="file extension, e.g. FITS or PNG")
+    group.add_argument("--original-filename", action="append", metavar="PATTERN",
+                       help="original file name, exact or with * wildcards (repeatable)")
+    group.add_argument("--cone", nargs=3, type=float, metavar=("RA", "DEC", "RADIUS"),
+                       help="sky cone in degrees (ICRS)")
+    group.add_argument("--filter", action="append", metavar="COL=VALUE",
+                       help="product_files column filter in astroquery's syntax, e.g. "
+                            "\"access_estsize>100\" (repeatable)")
+    group.add_argument("--obscore-filter", action="append", metavar="COL=VALUE",
+                       help="ivoa.ObsCore column filter, e.g. \"target_name=like 'NGC%%'\"")
+    group.add_argument("--top", type=int, metavar="N", help="at most N rows")
+    return parent
+
+
+def build_parser():
+    """The argument parser of ``eso-ancillary`` (used by `main` and the docs)."""
+    common, output, login = _common_options(), _output_options(), _login_options()
+    parser = argparse.ArgumentParser(
+        prog="eso-ancillary",
+        description="Find and download the ancillary files of ESO Science Archive products.",
+        epilog="Exit codes: 0 success, 1 failure (archive error, failed downloads), "
+               "2 usage error.")
+    parser.add_argument("--version", action="version", version="%(prog)s " + _version())
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    cmd = commands.add_parser(
+        "files", parents=[common, output, login],
+        help="every file of one or more products (Eso.get_product_files)",
+        description="List every file (science and ancillary) of the given products.")
+    cmd.add_argument("product_ids", nargs="+", metavar="PRODUCT_ID")
+    cmd.add_argument("--category", action="append", metavar="PATTERN",
+                     help="only files of these categories (exact or with * wildcards)")
+    cmd.set_defaults(handler=_cmd_files)
+
+    cmd = commands.add_parser(
+        "query",
+        parents=[_selection_options(product_ids_help="only files of these products"),
+                 common, output, login],
+        help="select ancillary files (Eso.query_ancillary)",
+        description="Select ancillary files by product, collection, instrument, category, "
+                    "extension, file name, sky cone or any column.")
+    cmd.add_argument("--count", action="store_true", help="print only the number of files")
+    cmd.add_argument("--row-limit", type=int, metavar="N",
+                     help="Eso.ROW_LIMIT for this query (-1: no limit)")
+    cmd.set_defaults(handler=_cmd_query)
+
+    cmd = commands.add_parser(
+        "categories", parents=[common, output],
+        help="file categories with counts and sizes (Eso.list_ancillary_categories)",
+        description="List the ancillary file categories, most frequent first.")
+    cmd.add_argument("--collection", action="append", metavar="NAME")
+    cmd.add_argument("--instrument", action="append", metavar="NAME")
+    cmd.add_argument("--product-id", action="append", metavar="PRODUCT_ID")
+    cmd.set_defaults(handler=_cmd_categories)
+
+    cmd = commands.add_parser(
+        "download",
+        parents=[_selection_options(product_ids_help="download files of these products"),
+                 common, output, login],
+        help="download files (Eso.download_ancillary) and write a manifest",
+        description="Download the files of the given products, of a selection (the options "
+                    "of 'query'), or listed in a table written by 'query --output'. The "
+                    "manifest (one row per file, with its status) is written to --output, "
+                    "else to DESTINATION/manifest.ecsv.")
+    cmd.add_argument("--from-table", metavar="FILE",
+                     help="a table with an archive_id column (e.g. from 'query --output')")
+    cmd.add_argument("--destination", "-d", metavar="DIR",
+                     help="download folder (default: conf.download_dir, ./eso-ancillary)")
+    cmd.add_argument("--workers", type=int, metavar="N", help="parallel downloads")
+    cmd.add_argument("--overwrite", action="store_true",
+                     help="download again files already complete on disk")
+    cmd.add_argument("--no-resume", action="store_true",
+                     help="restart interrupted downloads instead of resuming them")
+    cmd.add_argument("--unzip", action="store_true", help="decompress .Z/.gz files")
+    cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cmd.set_defaults(handler=_cmd_download)
+
+    cmd = commands.add_parser(
+        "login", parents=[common],
+        help="check ESO credentials (and store the password in the keyring)",
+        description="Log in to ESO to check the credentials. The token is not kept: later "
+                    "commands log in again with --username, reading the password from the "
+                    "keyring (see --store-password) or asking for it.")
+    cmd.add_argument("--username", required=True)
+    cmd.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input")
+    cmd.add_argument("--store-password", action="store_true",
+                     help="store the password in the system keyring, as astroquery does")
+    cmd.add_argument("--reenter-password", action="store_true",
+                     help="ask for the password even if the keyring has one")
+    cmd.set_defaults(handler=_cmd_login)
+
+    cmd = commands.add_parser(
+        "serve", help="run the local ESO archive emulator",
+        description="Serve the local ESO archive emulator until interrupted. The first "
+                    "line printed is its base URL (use it with --archive or "
+                    "ESO_ARCHIVE_URL).")
+    cmd.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    cmd.add_argument("--host", default="127.0.0.1")
+    cmd.add_argument("--seed", type=int, default=0, help="seed of the generated archive")
+    cmd.add_argument("--products", type=int, default=None,
+                     help="number of generated products besides the reference ones")
+    cmd.add_argument("--user", action="append", metavar="NAME:PASSWORD",
+                     help="an account for the token service (repeatable)")
+    cmd.add_argument("--debug", action="store_true", help="show tracebacks")
+    cmd.set_defaults(handler=_cmd_serve, quiet=False, verbose=False)
+
+    cmd = commands.add_parser(
+        "demo", help="offline tour: the HOWTO examples against a local emulator",
+        description="Start the archive emulator in this process, run the three examples of "
+                    "ESO's HOWTO 'How to search for ancillary files' and download the "
+                    "previews of Example 3. Needs no network.")
+    cmd.add_argument("--destination", "-d", default="eso-ancillary-demo", metavar="DIR",
+                     help="download folder (default: ./eso-ancillary-demo)")
+    cmd.add_argument("--debug", action="store_true", help="show tracebacks")
+    cmd.set_defaults(handler=_cmd_demo, quiet=False, verbose=False)
+    return parser
+
+
+def _version():
+    try:
+        from importlib.metadata import version
+        return version("astroquery_eso_ancillary")
+    except Exception:  # not installed (run from a source tree)
+        return "unknown"
+
+
+# -- helpers --------------------------------------------------------------------------
+
+
+def make_eso(args, *, login=True):
+    """An `EsoClass` pointed where the options (or their environment variables) say.
+
+    With ``--username`` (and ``login``), it is logged in before it is returned.
+    """
+    from . import EsoClass
+
+    eso = EsoClass(archive_url=args.archive or None, tap_url=args.tap_url or None,
+                   datalink_url=args.datalink_url or None,
+                   download_url=args.download_url or None, timeout=args.timeout)
+    username = getattr(args, "username", None)
+    if login and username:
+        _login(eso, username, password_stdin=args.password_stdin)
+    return eso
+
+
+def _login(eso, username, *, password_stdin=False, store_password=False,
+           reenter_password=False):
+    from .exceptions import LoginError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UsageError("--password-stdin: standard input held no password")
+        ok = eso._authenticate(username=username, password=password)
+        if ok and store_password:
+            import keyring
+            keyring.set_password("astroquery:www.eso.org", username, password)
+        del password
+    else:
+        ok = eso.login(username=username, store_password=store_password,
+                       reenter_password=reenter_password)
+    if not ok:
+        raise LoginError(f"ESO login failed for user {username!r} at {eso.AUTH_URL}")
+    return eso
+
+
+def _pick_columns(table, columns):
+    if not columns:
+        return table
+    unknown = [name for name in columns if name not in table.colnames]
+    if unknown:
+        raise UsageError(f"unknown column(s) {', '.join(unknown)}; the table has: "
+                         f"{', '.join(table.colnames)}")
+    return table[columns]
+
+
+def output_format(args):
+    """The table format asked for by ``--format`` or implied by ``--output``'s extension."""
+    if args.format:
+        return args.format
+    if args.output and args.output != "-":
+        suffix = Path(args.output).suffix.lower()
+        if suffix not in EXTENSIONS:
+            raise UsageError(f"cannot tell the format of {args.output!r} from its extension; "
+                             f"use {', '.join(EXTENSIONS)} or --format "
+                             f"({', '.join(sorted(FORMATS))})")
+        return EXTENSIONS[suffix]
+    return None
+
+
+def _json_value(value):
+    if value is np.ma.masked or isinstance(value, np.ma.core.MaskedConstant):
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.ndarray):
+        return [_json_value(item) for item in value]
+    return value
+
+
+def table_to_json(table):
+    """The rows of ``table`` as a JSON list of objects (masked and NaN values as null).
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> print(table_to_json(Table({"archive_id": ["ADP.1"], "access_estsize": [340]})))
+    [
+     {"archive_id": "ADP.1", "access_estsize": 340}
+    ]
+    """
+    names = table.colnames
+    lines = [json.dumps({name: _json_value(row[name]) for name in names}) for row in table]
+    if not lines:
+        return "[]"
+    return "[\n " + ",\n ".join(lines) + "\n]"
+
+
+def table_from_json(text, *, source="JSON"):
+    """A Table from a JSON list of objects, as `table_to_json` writes it."""
+    try:
+        rows = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{source} is not valid JSON ({exc})") from None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise UsageError(f"{source} must hold a JSON list of objects (one per row)")
+    if not rows:
+        return Table()
+    names = list(rows[0])
+    return Table(rows=[[row.get(name) for name in names] for row in rows], names=names)
+
+
+def write_table(table, path, fmt):
+    """Write ``table`` to ``path`` ('-' or None: standard output) in format ``fmt``.
+
+    Files are written whole to a temporary name first, so a failure leaves no
+    half-written table behind.
+    """
+    if fmt == "json":
+        text = table_to_json(table) + "\n"
+    else:
+        import io
+        buffer = io.BytesIO() if fmt == "votable" else io.StringIO()
+        table.write(buffer, format=FORMATS[fmt])
+        text = buffer.getvalue()
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+    if path in (None, "-"):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = Path(path)
+    part = path.with_name(path.name + ".part")
+    part.write_text(text, encoding="utf-8")
+    os.replace(part, path)
+
+
+def read_table(path):
+    """Read a table written by ``--output`` (format from the extension, else guessed)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"--from-table: no such file {str(path)!r}")
+    fmt = EXTENSIONS.get(path.suffix.lower())
+    if fmt == "json":
+        return table_from_json(path.read_text(encoding="utf-8"), source=str(path))
+    try:
+        if fmt is None:
+            return Table.read(path)
+        return Table.read(path, format=FORMATS[fmt])
+    except Exception as exc:  # astropy raises many kinds here; all mean "not readable"
+        raise UsageError(f"--from-table: cannot read {str(path)!r} as a table "
+                         f"({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def show_table(table, args):
+    """Print ``table`` aligned, or write it where ``--output``/``--format`` say."""
+    table = _pick_columns(table, _comma_list(args.columns))
+    fmt = output_format(args)
+    if fmt is not None:
+        write_table(table, args.output, fmt)
+        if args.output not in (None, "-") and not args.quiet:
+            _note(f"{len(table)} rows written to {args.output}")
+        return
+    if args.quiet:
+        return
+    for line in table.pformat(max_lines=-1, max_width=-1):
+        print(line)
+
+
+def _note(message):
+    print(message, file=sys.stderr)
+
+
+def _selection_kwargs(args):
+    kwargs = {
+        "collections": _one_or_many(_comma_list(args.collection)),
+        "instruments": _one_or_many(_comma_list(args.instrument)),
+        "categories": _one_or_many(_comma_list(args.category)),
+        "extensions": _one_or_many(_comma_list(args.extension)),
+        "original_filename": _one_or_many(args.original_filename),
+        "column_filters": _filters(args.filter),
+        "obscore_filters": _filters(args.obscore_filter),
+        "top": args.top,
+    }
+    if args.cone:
+        kwargs["cone_ra"], kwargs["cone_dec"], kwargs["cone_radius"] = args.cone
+    if args.no_cache:
+        kwargs["cache"] = False
+    if getattr(args, "username", None):
+        kwargs["authenticated"] = True
+    return {key: value for key, value in kwargs.items() if value is not None}
+
+
+def _product_ids(values):
+    return _one_or_many(_comma_list(values))
+
+
+# -- subcommands ----------------------------------------------------------------------
+
+
+def _cmd_files(args):
+    eso = make_eso(args)
+    kwargs = {}
+    categories = _one_or_many(_comma_list(args.category))
+    if categories is not None:
+        kwargs["categories"] = categories
+    table = eso.get_product_files(_product_ids(args.product_ids), **kwargs)
+    show_table(table, args)
+    return EXIT_OK
+
+
+def _cmd_query(args):
+    eso = make_eso(args)
+    if args.row_limit is not None:
+        eso.ROW_LIMIT = args.row_limit
+    kwargs = _selection_kwargs(args)
+    columns = _comma_list(args.columns)
+    if columns and not args.count:
+        kwargs["columns"] = columns
+    result = eso.query_ancillary(_product_ids(args.product_ids), count_only=args.count,
+                                 **kwargs)
+    if args.count:
+        print(int(result))
+        return EXIT_OK
+    show_table(result, args)
+    return EXIT_OK
+
+
+def _cmd_categories(args):
+    eso = make_eso(args)
+    kwargs = {"collections": _one_or_many(_comma_list(args.collection)),
+              "instruments": _one_or_many(_comma_list(args.instrument)),
+              "product_ids": _product_ids(args.product_id)}
+    table = eso.list_ancillary_categories(
+        **{key: value for key, value in kwargs.items() if value is not None})
+    show_table(table, args)
+    return EXIT_OK
+
+
+def _files_to_download(eso, args):
+    """What ``download`` was asked to fetch: a table file, products, or a selection."""
+    selection = _selection_kwargs(args)
+    selection.pop("cache", None)
+    selection.pop("authenticated", None)
+    ids = _product_ids(args.product_ids)
+    if args.from_table:
+        if ids or selection:
+            raise UsageError("--from-table cannot be combined with product ids or "
+                             "selection options")
+        table = read_table(args.from_table)
+        if "archive_id" not in table.colnames:
+            raise UsageError(f"--from-table: {args.from_table!r} has no archive_id column "
+                             f"(columns: {', '.join(table.colnames) or 'none'})")
+        return table
+    if ids is None and not selection:
+        raise UsageError("nothing to download: give product ids, selection options "
+                         "(see 'eso-ancillary download --help') or --from-table FILE")
+    if set(selection) <= {"categories"} and ids is not None:
+        # Plain product look-ups also find obsolete products (through DataLink).
+        return eso.get_product_files(ids, categories=selection.get("categories", "ANCILLARY.*"))
+    # A download wants the whole selection, not the first ROW_LIMIT rows.
+    eso.ROW_LIMIT = -1
+    kwargs = _selection_kwargs(args)
+    return eso.query_ancillary(ids, **kwargs)
+
+
+_STATUS_WORDS = {"downloaded": "downloaded", "resumed": "resumed",
+                 "skipped-existing": "already complete", "error": "failed"}
+
+
+def _cmd_download(args):
+    from . import conf
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {args.workers}")
+    output_format(args)  # a bad --output name fails now, not after the downloads
+    eso = make_eso(args)
+    files = _files_to_download(eso, args)
+    destination = Path(args.destination or conf.download_dir)
+    kwargs = {"destination": destination, "overwrite": args.overwrite,
+              "continuation": not args.no_resume, "unzip": args.unzip,
+              "progress": not (args.no_progress or args.quiet)}
+    if args.workers is not None:
+        kwargs["max_workers"] = args.workers
+    if args.username:
+        kwargs["authenticated"] = True
+    manifest = eso.download_ancillary(files, **kwargs)
+
+    if args.output in (None, "-"):
+        manifest_path = destination / "manifest.ecsv"
+        write_table(manifest, manifest_path, "ecsv")
+    else:
+        manifest_path = Path(args.output)
+    show_table(manifest, args)
+    counts = {}
+    for status in manifest["status"]:
+        counts[str(status)] = counts.get(str(status), 0) + 1
+    summary = ", ".join(f"{count} {_STATUS_WORDS.get(status, status)}"
+                        for status, count in sorted(counts.items()))
+    if not args.quiet or counts.get("error"):
+        _note(f"{len(manifest)} files into {destination}: {summary or 'nothing to do'}; "
+              f"manifest: {manifest_path}")
+    return EXIT_FAILURE if counts.get("error") else EXIT_OK
+
+
+def _cmd_login(args):
+    eso = make_eso(args, login=False)
+    _login(eso, args.username, password_stdin=args.password_stdin,
+           store_password=args.store_password, reenter_password=args.reenter_password)
+    from . import _compat
+    info = _compat.auth_info(eso)
+    expiry = getattr(info, "expiration_time", None)
+    until = (time.strftime(" until %Y-%m-%d %H:%M:%S UTC", time.gmtime(expiry))
+             if expiry else "")
+    print(f"Logged in as {args.username} at {eso.AUTH_URL}: the token is valid{until}.")
+    if args.store_password:
+        print("The password is stored in the system keyring; later commands need only "
+              "--username.")
+    return EXIT_OK
+
+
+def _cmd_serve(args):
+    import signal
+
+    try:
+        from .emulator import ArchiveEmulator
+    except ImportError as exc:
+        raise _MissingExtraError(exc) from None
+    users = {}
+    for item in args.user or ():
+        name, sep, password = item.partition(":")
+        if not sep or not name or not password:
+            raise UsageError(f"--user {item.split(':')[0]!r}...: expected NAME:PASSWORD")
+        users[name] = password
+    kwargs = {"seed": args.seed, "port": args.port, "host": args.host}
+    if args.products is not None:
+        kwargs["products"] = args.products
+    if users:
+        kwargs["users"] = users
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    with ArchiveEmulator(**kwargs) as emu:
+        print(emu.url, flush=True)
+        _note(f"ESO archive emulator (seed {args.seed}) serving at {emu.url}; "
+              "Ctrl+C stops it.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return EXIT_OK
+
+
+def _cmd_demo(args):
+    try:
+        from . import demo
+        return demo.run(destination=args.destination)
+    except ImportError as exc:
+        raise _MissingExtraError(exc) from None
+
+
+class _MissingExtraError(Exception):
+    def __init__(self, exc):
+        super().__init__(f"the emulator needs a package that is not installed ({exc.name}); "
+                         "install it with: python -m pip install "
+                         "'astroquery_eso_ancillary[emulator]'")
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+def _first_line(exc):
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    if not isinstance(text, str):
+        text = str(text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _exit_code_and_message(exc):
+    """Map an exception to (exit code, one-line message)."""
+    import requests
+    from astroquery.exceptions import LoginError
+
+    from .exceptions import EsoAncillaryError, EsoQueryError
+
+    if isinstance(exc, UsageError):
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, EsoQueryError):
+        where = f" ({exc.url})" if exc.url else ""
+        return EXIT_FAILURE, f"the archive refused the query{where}: {_first_line(exc)}"
+    if isinstance(exc, (EsoAncillaryError, LoginError, _MissingExtraError)):
+        return EXIT_FAILURE, _first_line(exc)
+    if isinstance(exc, ValueError):
+        # The package's checks of user values (ids, patterns, columns) raise ValueError.
+        return EXIT_USAGE, _first_line(exc)
+    if isinstance(exc, requests.ConnectionError):
+        return EXIT_FAILURE, "cannot reach the archive (connection failed); check --archive " \
+                             "or the network"
+    if isinstance(exc, requests.RequestException | OSError):
+        return EXIT_FAILURE, f"{type(exc).__name__}: {_first_line(exc)}"
+    try:
+        from pyvo.dal import DALServiceError
+    except ImportError:  # pragma: no cover - pyvo is a dependency
+        DALServiceError = ()
+    if isinstance(exc, DALServiceError):
+        return EXIT_FAILURE, f"the archive failed: {_first_line(exc)}"
+    return EXIT_FAILURE, (f"unexpected {type(exc).__name__}: {_first_line(exc)} "
+                          "(run with --debug for the traceback)")
+
+
+def _setup_messages(args):
+    from astroquery import log as astroquery_log
+
+    level = (logging.DEBUG if args.debug else logging.INFO if args.verbose
+             else logging.WARNING)
+    previous = astroquery_log.level
+    astroquery_log.setLevel(level)
+    return lambda: astroquery_log.setLevel(previous)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv=None):
+    """Run ``eso-ancillary`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    Examples
+    --------
+    >>> main(["serve", "--port", "-1"])  # doctest: +SKIP
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    restore_log = _setup_messages(args)
+    previous_showwarning = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        with warnings.catch_warnings():
+            # Show each warning once, as one line (astropy would log it instead).
+            warnings.simplefilter("default")
+            return args.handler(args)
+    except KeyboardInterrupt:
+        print("eso-ancillary: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            import traceback
+            traceback.print_exc()
+        code, message = _exit_code_and_message(exc)
+        print(f"eso-ancillary {args.command}: error: {message}", file=sys.stderr)
+        return code
+    finally:
+        warnings.showwarning = previous_showwarning
+        restore_log()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
