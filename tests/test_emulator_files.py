@@ -1,0 +1,225 @@
+"""The emulator's file downloads and token service, through real HTTP (requests)."""
+import base64
+import gzip
+import hashlib
+import json
+
+import pytest
+import requests
+
+from astroquery_eso_ancillary.emulator import file_chunks, file_content
+
+MUSE_CUBE = "ADP.2024-03-19T05:58:04.407"
+MUSE_LOG = "ADP.2024-03-19T05:58:04.409"
+MUSE_PNG = "ADP.2024-03-19T05:58:04.410"
+
+
+def _proprietary_id(emu):
+    for row in emu.archive.files:
+        if emu.archive.is_proprietary(row["archive_id"]):
+            return row["archive_id"]
+    pytest.fail("the generated archive has no proprietary file")
+
+
+def _public_id(emu):
+    for row in emu.archive.files:
+        if not emu.archive.is_proprietary(row["archive_id"]):
+            return row["archive_id"]
+    pytest.fail("the generated archive has no public file")
+
+
+def _token(emu, *, method="POST", username="alice", password="wonderland"):
+    payload = {"response_type": "id_token token", "grant_type": "password",
+               "client_id": "clientid", "username": username, "password": password}
+    if method == "POST":
+        return requests.post(emu.token_url, data=payload, timeout=10)
+    return requests.get(emu.token_url, params=payload, timeout=10)
+
+
+def test_file_content_is_deterministic_and_sliceable():
+    whole = file_content("X.1", 200_000)
+    assert len(whole) == 200_000
+    assert whole == file_content("X.1", 200_000)
+    assert whole != file_content("X.2", 200_000)
+    # Blocks differ from each other, so a misplaced range is detected.
+    assert whole[:65536] != whole[65536:131072]
+    assert b"".join(file_chunks("X.1", 200_000, 70_001, end=150_000)) == whole[70_001:150_000]
+
+
+def test_download_headers_and_bytes(eso_archive):
+    emu = eso_archive
+    response = requests.get(emu.download_url + MUSE_PNG, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{MUSE_PNG}.png"'
+    assert response.headers["Content-Type"] == "image/png"
+    assert response.headers["Accept-Ranges"] == "bytes"
+    row = emu.archive.file(MUSE_PNG)
+    expected_size = min(row[emu.size_column] * 1024, emu.max_file_bytes)
+    assert int(response.headers["Content-Length"]) == expected_size == len(response.content)
+    assert response.content == emu.file_bytes(MUSE_PNG) == file_content(MUSE_PNG, expected_size)
+    # The access_url published in product_files is the emulator's own download URL.
+    assert row["access_url"] == emu.download_url + MUSE_PNG
+    assert emu.requests[-1].bytes_sent == expected_size
+
+
+def test_extension_names_file(eso_archive):
+    response = requests.get(eso_archive.download_url + MUSE_LOG, timeout=10)
+    assert response.headers["Content-Disposition"].endswith(f'filename="{MUSE_LOG}.log"')
+    assert response.headers["Content-Type"].startswith("text/plain")
+
+
+def test_head_sends_headers_only(eso_archive):
+    emu = eso_archive
+    response = requests.head(emu.download_url + MUSE_CUBE, timeout=10)
+    assert response.status_code == 200
+    assert int(response.headers["Content-Length"]) == len(emu.file_bytes(MUSE_CUBE))
+    assert response.content == b""
+    assert emu.requests[-1].method == "HEAD"
+    assert emu.requests[-1].bytes_sent == 0
+
+
+def test_range_gives_206_and_the_slice(eso_archive):
+    emu = eso_archive
+    data = emu.file_bytes(MUSE_CUBE)
+    response = requests.get(emu.download_url + MUSE_CUBE, headers={"Range": "bytes=1000-69999"},
+                            timeout=10)
+    assert response.status_code == 206
+    assert response.headers["Content-Range"] == f"bytes 1000-69999/{len(data)}"
+    assert response.content == data[1000:70000]
+    assert emu.requests[-1].range == "bytes=1000-69999"
+    # Open-ended and suffix ranges.
+    tail = requests.get(emu.download_url + MUSE_CUBE, headers={"Range": "bytes=200000-"},
+                        timeout=10)
+    assert tail.status_code == 206 and tail.content == data[200000:]
+    suffix = requests.get(emu.download_url + MUSE_CUBE, headers={"Range": "bytes=-100"},
+                          timeout=10)
+    assert suffix.status_code == 206 and suffix.content == data[-100:]
+
+
+def test_unsatisfiable_range_gives_416(eso_archive):
+    emu = eso_archive
+    size = len(emu.file_bytes(MUSE_CUBE))
+    response = requests.get(emu.download_url + MUSE_CUBE,
+                            headers={"Range": f"bytes={size}-"}, timeout=10)
+    assert response.status_code == 416
+    assert response.headers["Content-Range"] == f"bytes */{size}"
+
+
+def test_server_without_range_support_sends_everything(eso_archive_factory):
+    emu = eso_archive_factory(products=20, range_support=False)
+    response = requests.get(emu.download_url + MUSE_CUBE, headers={"Range": "bytes=10-19"},
+                            timeout=10)
+    assert response.status_code == 200
+    assert "Accept-Ranges" not in response.headers
+    assert response.content == emu.file_bytes(MUSE_CUBE)
+
+
+def test_file_sizes_override_and_large_streaming(eso_archive):
+    emu = eso_archive
+    size = 5 * 1024 * 1024 + 17
+    emu.file_sizes[MUSE_LOG] = size
+    digest = hashlib.sha256()
+    with requests.get(emu.download_url + MUSE_LOG, stream=True, timeout=10) as response:
+        assert int(response.headers["Content-Length"]) == size
+        for chunk in response.iter_content(1 << 20):
+            digest.update(chunk)
+    expected = hashlib.sha256()
+    for chunk in file_chunks(MUSE_LOG, size):
+        expected.update(chunk)
+    assert digest.hexdigest() == expected.hexdigest()
+
+
+def test_gzip_served_files(eso_archive):
+    emu = eso_archive
+    emu.gzip_ids.add(MUSE_CUBE)
+    response = requests.get(emu.download_url + MUSE_CUBE, timeout=10)
+    assert response.headers["Content-Disposition"].endswith(f'{MUSE_CUBE}.fits.gz"')
+    # requests does not undo the compression: no Content-Encoding, the file is a .gz.
+    assert "Content-Encoding" not in response.headers
+    plain = min(emu.archive.file(MUSE_CUBE)[emu.size_column] * 1024, emu.max_file_bytes)
+    assert gzip.decompress(response.content) == file_content(MUSE_CUBE, plain)
+    assert response.content == emu.file_bytes(MUSE_CUBE)
+
+
+def test_unknown_file_is_404(eso_archive):
+    response = requests.get(eso_archive.download_url + "ADP.1999-01-01T00:00:00.000",
+                            timeout=10)
+    assert response.status_code == 404
+    assert "ADP.1999-01-01T00:00:00.000" in response.text
+
+
+def test_proprietary_file_needs_a_valid_token(eso_archive):
+    emu = eso_archive
+    file_id = _proprietary_id(emu)
+    url = emu.download_url + file_id
+    anonymous = requests.get(url, timeout=10)
+    assert anonymous.status_code == 401
+    assert anonymous.text.strip()
+    bogus = requests.get(url, headers={"Authorization": "Bearer abc.def.ghi"}, timeout=10)
+    assert bogus.status_code == 401
+    expired = emu.issue_token("alice", lifetime=-5)
+    stale = requests.get(url, headers={"Authorization": f"Bearer {expired}"}, timeout=10)
+    assert stale.status_code == 401
+    # A token signed by another emulator is not valid here.
+    for method in ("POST", "GET"):
+        token = _token(emu, method=method).json()["id_token"]
+        granted = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert granted.status_code == 200, method
+        assert granted.content == emu.file_bytes(file_id)
+    assert [r.authorized for r in emu.requests if r.path.endswith(file_id)] == \
+        [False, False, False, True, True]
+    # Public files need nothing.
+    assert requests.get(emu.download_url + _public_id(emu), timeout=10).status_code == 200
+
+
+def test_token_from_another_emulator_is_refused(eso_archive, eso_archive_factory):
+    other = eso_archive_factory(products=5)
+    foreign = other.issue_token("alice")
+    url = eso_archive.download_url + _proprietary_id(eso_archive)
+    response = requests.get(url, headers={"Authorization": f"Bearer {foreign}"}, timeout=10)
+    assert response.status_code == 401
+
+
+def test_token_endpoint_answers_like_eso(eso_archive):
+    emu = eso_archive
+    for method in ("POST", "GET"):
+        response = _token(emu, method=method)
+        assert response.status_code == 200
+        document = response.json()
+        assert document["token_type"] == "Bearer"
+        assert document["expires_in"] == emu.token_lifetime
+        token = document["id_token"]
+        parts = token.split(".")
+        assert len(parts) == 3
+        payload = parts[1]
+        # astroquery's own decoding rule: standard alphabet, "==" appended.
+        claims = json.loads(base64.b64decode(payload + "=="))
+        assert claims["sub"] == "alice"
+        assert claims["exp"] - claims["iat"] == emu.token_lifetime
+        assert "-" not in payload and "_" not in payload
+    # The password never reaches the request log.
+    assert all("wonderland" not in r.query for r in emu.requests)
+    assert any(r.query and "username=alice" in r.query for r in emu.requests)
+
+
+def test_token_endpoint_refuses_bad_credentials(eso_archive):
+    response = _token(eso_archive, password="wrong")
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_grant"
+    unknown = _token(eso_archive, username="mallory")
+    assert unknown.status_code == 401
+    wrong_grant = requests.post(eso_archive.token_url,
+                                data={"grant_type": "client_credentials"}, timeout=10)
+    assert wrong_grant.status_code == 400
+
+
+def test_users_and_lifetime_are_configurable(eso_archive):
+    emu = eso_archive
+    assert _token(emu, username="bob", password="builder").status_code == 401
+    emu.add_user("bob", "builder")
+    emu.token_lifetime = 120
+    document = _token(emu, username="bob", password="builder").json()
+    claims = json.loads(base64.b64decode(document["id_token"].split(".")[1] + "=="))
+    assert claims["exp"] - claims["iat"] == 120
+    emu.reset()
+    assert _token(emu, username="bob", password="builder").status_code == 401
