@@ -1,0 +1,962 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""The emulated archive's content: a seeded, deterministic ESO Science Archive.
+
+`Archive` generates the rows of ``ivoa.ObsCore`` (one per product) and
+``phase3v2.product_files`` (one per file) for several collections, each with the
+file categories it really has (MUSE cubes with white-light images, READMEs and
+previews; ESPRESSO spectra with 2D echelle tarballs, CCFs and per-fibre spectra;
+VIRCAM tiles with weight maps ...). The real rows quoted in the project's archive
+reference (the three ESO HOWTO examples) are always included verbatim, and one
+obsolete product is known only to DataLink (`Archive.obsolete`).
+
+Products are generated lazily from per-product seeds, so the archive scales from
+a few hundred products to millions of file rows: `Archive.iter_rows` streams
+tuples (the engine loads them straight into SQLite) and `Archive.product` /
+`Archive.files_of` / `Archive.file` regenerate single products on demand. The
+full ``products`` / ``files`` lists are built on first access only.
+
+This module is part of the emulator and imports nothing from the client package.
+"""
+from __future__ import annotations
+
+import bisect
+import random
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+__all__ = [
+    "OBSOLETE_PRODUCT_ID",
+    "SIZE_COLUMNS",
+    "Archive",
+    "ColumnDef",
+    "TableDef",
+    "archive_tables",
+]
+
+#: Accepted names of the file size column (``size_kb`` is the pre-2025 name).
+SIZE_COLUMNS = ("access_estsize", "size_kb")
+
+#: The obsolete VMC product of the reference, known to DataLink only.
+OBSOLETE_PRODUCT_ID = "ADP.2013-06-20T17:15:42.690"
+
+
+# --------------------------------------------------------------------------- schema
+
+@dataclass(frozen=True)
+class ColumnDef:
+    """One column of a published table, as TAP_SCHEMA.columns describes it.
+
+    ``datatype`` is a VOTable datatype (``char``, ``int``, ``long``, ``double``);
+    ``arraysize`` is ``"*"`` for strings.
+    """
+
+    name: str
+    datatype: str
+    unit: str = ""
+    ucd: str = ""
+    description: str = ""
+    arraysize: str | None = None
+    xtype: str | None = None
+    indexed: bool = False
+    principal: bool = True
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """A published table: schema, name, description and its `ColumnDef` columns."""
+
+    schema: str
+    name: str
+    description: str
+    columns: tuple
+
+    @property
+    def qualified_name(self):
+        """``schema.name``, as TAP_SCHEMA.tables spells it."""
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def column_names(self):
+        """The column names, in table order."""
+        return [c.name for c in self.columns]
+
+
+def _char(name, ucd, description, *, indexed=False, xtype=None, principal=True):
+    return ColumnDef(name, "char", "", ucd, description, "*", xtype, indexed, principal)
+
+
+def _num(name, datatype, unit, ucd, description, *, indexed=False, principal=True):
+    return ColumnDef(name, datatype, unit, ucd, description, None, None, indexed, principal)
+
+
+def archive_tables(size_column="access_estsize"):
+    """The two published data tables, with the size column named ``size_column``.
+
+    Parameters
+    ----------
+    size_column : str
+        ``"access_estsize"`` (ESO today) or ``"size_kb"`` (ESO before 2025).
+
+    Returns
+    -------
+    tuple of TableDef
+        ``(ivoa.ObsCore, phase3v2.product_files)``.
+
+    Examples
+    --------
+    >>> obscore, files = archive_tables("size_kb")
+    >>> files.column_names[6]
+    'size_kb'
+    """
+    if size_column not in SIZE_COLUMNS:
+        raise ValueError(f"size_column must be one of {SIZE_COLUMNS}, not {size_column!r}")
+    obscore = TableDef("ivoa", "ObsCore", "IVOA ObsCore: one row per Phase 3 product", (
+        _char("dp_id", "meta.id;meta.main", "ESO product identifier (ADP.*)", indexed=True),
+        _char("obs_publisher_did", "meta.ref.ivoid", "IVOA publisher dataset identifier"),
+        _char("obs_collection", "meta.id", "Phase 3 collection", indexed=True),
+        _char("obs_id", "meta.id", "Observation identifier"),
+        _char("facility_name", "meta.id;instr.tel", "Telescope"),
+        _char("instrument_name", "meta.id;instr", "Instrument", indexed=True),
+        _char("dataproduct_type", "meta.id", "image, spectrum, cube or measurements"),
+        _num("calib_level", "int", "", "meta.code;obs.calib", "Calibration level (2 or 3)"),
+        _char("target_name", "meta.id;src", "Target as given by the PI or survey"),
+        _num("s_ra", "double", "deg", "pos.eq.ra", "Right ascension (ICRS)"),
+        _num("s_dec", "double", "deg", "pos.eq.dec", "Declination (ICRS)"),
+        _num("s_fov", "double", "deg", "phys.angSize;instr.fov", "Field of view diameter"),
+        _char("s_region", "pos.outline;obs.field", "Footprint (STC-S)", xtype="adql:REGION"),
+        _num("s_resolution", "double", "arcsec", "pos.angResolution", "Spatial resolution"),
+        _num("t_min", "double", "d", "time.start;obs.exposure", "Start time (MJD)"),
+        _num("t_max", "double", "d", "time.end;obs.exposure", "Stop time (MJD)"),
+        _num("t_exptime", "double", "s", "time.duration;obs.exposure", "Exposure time"),
+        _num("em_min", "double", "m", "em.wl;stat.min", "Shortest wavelength"),
+        _num("em_max", "double", "m", "em.wl;stat.max", "Longest wavelength"),
+        _num("em_res_power", "double", "", "spect.resolution", "Spectral resolving power"),
+        _char("o_ucd", "meta.ucd", "UCD of the observable"),
+        _char("proposal_id", "meta.id;obs.proposal", "ESO programme identifier"),
+        _char("obs_release_date", "time.release", "Date the product becomes public",
+              xtype="timestamp"),
+        _char("access_url", "meta.ref.url", "DataLink URL of the product"),
+        _char("access_format", "meta.code.mime", "Format of access_url"),
+        _num("access_estsize", "long", "kbyte", "phys.size;meta.file",
+             "Estimated size of the science file"),
+        _char("release_description", "meta.ref.url", "Phase 3 release description"),
+    ))
+    files = TableDef("phase3v2", "product_files",
+                     "Every file (science and ancillary) of every current Phase 3 product", (
+        _char("product_id", "meta.id", "The product (ivoa.ObsCore.dp_id)", indexed=True),
+        _char("archive_id", "meta.id;meta.file", "The file; equals product_id for the "
+              "science file", indexed=True),
+        _char("eso_category", "meta.code.class", "SCIENCE.* or ANCILLARY.* category",
+              indexed=True),
+        _char("extension", "meta.code.mime", "File type (FITS, PNG, TAR, LOG ...)"),
+        _char("original_filename", "meta.id;meta.file", "Name before ingestion (not unique)"),
+        _char("access_url", "meta.ref.url", "Download URL of the file"),
+        _num(size_column, "long", "kbyte", "phys.size;meta.file", "Estimated file size"),
+        _num("internal_file_id", "long", "", "meta.id", "Internal file number"),
+    ))
+    return obscore, files
+
+
+#: Foreign keys published in TAP_SCHEMA.keys: (from_table, target_table, [(from, to)]).
+FOREIGN_KEYS = (("phase3v2.product_files", "ivoa.ObsCore", (("product_id", "dp_id"),)),)
+
+
+class _Rng(random.Random):
+    """Mersenne Twister with cheaper integer draws (stdlib's are slow at millions of calls)."""
+
+    def randint(self, a, b):
+        return a + int(self.random() * (b - a + 1))
+
+    def randrange(self, n):
+        return int(self.random() * n)
+
+    def choice(self, seq):
+        return seq[int(self.random() * len(seq))]
+
+
+# --------------------------------------------------------------------------- time helpers
+
+_MJD_UNIX = 40587.0
+
+
+def _epoch(text):
+    """Seconds since 1970 for an ISO date(time) in UTC."""
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+
+
+_DAYS = {}
+
+
+def _iso(sec):
+    """``YYYY-MM-DDThh:mm:ss`` (UTC) of an epoch second."""
+    day, rest = divmod(int(sec), 86400)
+    text = _DAYS.get(day)
+    if text is None:
+        text = _DAYS[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
+    hours, rest = divmod(rest, 3600)
+    return f"{text}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _iso_ms(sec_float):
+    """``YYYY-MM-DDThh:mm:ss.sss`` (UTC), as in ESO file names."""
+    whole = int(sec_float)
+    return f"{_iso(whole)}.{round((sec_float - whole) * 1000) % 1000:03d}"
+
+
+def _mjd(sec):
+    return sec / 86400.0 + _MJD_UNIX
+
+
+def _period(sec):
+    """ESO observing period (P100 began 2017-10-01; periods are six months)."""
+    tm = time.gmtime(sec)
+    return 100 + ((tm.tm_year - 2017) * 12 + tm.tm_mon - 10) // 6
+
+
+def _proposal(rng, sec):
+    period = _period(sec)
+    prefix = f"{period:03d}" if period < 100 else f"{period:04d}"
+    if rng.random() < 0.1:
+        prefix = f"1{period:03d}"      # large and GTO programmes
+    letter = rng.choice("CCCCDDAABE")
+    return f"{prefix}.{letter}-{rng.randint(1, 999):04d}({rng.choice('AAAABBC')})"
+
+
+# --------------------------------------------------------------------------- sky helpers
+
+def _box(ra, dec, half):
+    """STC-S polygon of a square of half-size ``half`` deg centred on (ra, dec)."""
+    from math import cos, radians
+    dra = half / max(cos(radians(dec)), 0.05)
+    pts = ((ra - dra, dec - half), (ra + dra, dec - half),
+           (ra + dra, dec + half), (ra - dra, dec + half))
+    return "POLYGON ICRS " + " ".join(f"{x % 360:.6f} {y:.6f}" for x, y in pts)
+
+
+def _circle(ra, dec, r):
+    return f"CIRCLE ICRS {ra:.6f} {dec:.6f} {r:.6f}"
+
+
+def _jitter(rng, ra, dec, amount=0.01):
+    from math import cos, radians
+    return ((ra + rng.uniform(-amount, amount) / max(cos(radians(dec)), 0.05)) % 360,
+            max(-90.0, min(90.0, dec + rng.uniform(-amount, amount))))
+
+
+# --------------------------------------------------------------------------- collections
+#
+# Each recipe draws one product: it returns the ObsCore fields it owns and the
+# product's files as (category, extension, original_filename, size_kb), science
+# file first. Names and sizes follow what each collection really publishes.
+
+_MUSE_TARGETS = (("NGC 1365", 53.4015, -36.1404), ("NGC 4650A", 190.9000, -40.7100),
+                 ("Abell 370", 39.9700, -1.5800), ("HDFS", 338.2400, -60.5600),
+                 ("NGC 300", 13.7230, -37.6840), ("Centaurus A", 201.3650, -43.0190),
+                 ("MACS J0416.1-2403", 64.0400, -24.0700), ("UDF-10", 53.1600, -27.7800),
+                 ("NGC 1068", 40.6700, -0.0130), ("NGC 7793", 359.4580, -32.5910),
+                 ("Orion Bar", 83.8400, -5.4200))
+_STAR_TARGETS = (("WASP-76", 26.6329, 2.7003), ("Proxima Cen", 217.4290, -62.6800),
+                 ("HD 10700", 26.0170, -15.9370), ("WASP-121", 107.6000, -39.0980),
+                 ("Barnard's Star", 269.4520, 4.6930), ("HD 209458", 330.7950, 18.8840),
+                 ("TOI-178", 7.3000, -30.4500), ("HD 40307", 88.5170, -60.0240),
+                 ("LTT 1445A", 45.4600, -16.5900))
+_HARPS_TARGETS = (("HD 10700", 26.0170, -15.9370), ("Alpha Cen B", 219.8960, -60.8380),
+                  ("GJ 581", 229.8610, -7.7220), ("HD 85512", 147.5800, -43.4900),
+                  ("HD 40307", 88.5170, -60.0240), ("GJ 667C", 259.7500, -34.9900),
+                  ("Beta Pic", 86.8200, -51.0700), ("HD 69830", 124.6000, -12.6300))
+_HAWKI_TARGETS = (("GRB 190114C", 54.5040, -26.9460), ("NGC 253", 11.8880, -25.2880),
+                  ("Fornax A", 50.6740, -37.2080), ("47 Tuc", 6.0240, -72.0810),
+                  ("Omega Cen", 201.6970, -47.4800), ("COSMOS", 150.1200, 2.2100),
+                  ("CDFS", 53.1200, -27.8100))
+_XSH_TARGETS = (("GRB 221009A", 288.2650, 19.7730), ("AT 2017gfo", 197.4504, -23.3815),
+                ("J0100+2802", 15.0540, 28.0410), ("ULAS J1342+0928", 205.5330, 9.4770),
+                ("PKS 2155-304", 329.7170, -30.2260), ("SN 2023ixf", 210.9100, 54.3120),
+                ("HD 209458", 330.7950, 18.8840))
+_KMOS_TARGETS = (("COSMOS", 150.1200, 2.2100), ("GOODS-S", 53.1200, -27.8000),
+                 ("UDS", 34.4000, -5.1000), ("Westerlund 1", 251.7670, -45.8510),
+                 ("NGC 3603", 168.7800, -61.2600), ("Galactic Centre", 266.4170, -29.0080))
+
+_NIR_BANDS = {"Z": (8.3e-7, 9.3e-7), "Y": (9.7e-7, 1.07e-6), "J": (1.17e-6, 1.33e-6),
+              "H": (1.5e-6, 1.8e-6), "Ks": (2.0e-6, 2.3e-6)}
+_OPT_BANDS = {"u": (3.2e-7, 3.8e-7), "g": (4.1e-7, 5.5e-7), "r": (5.6e-7, 7.0e-7),
+              "i": (7.0e-7, 8.5e-7)}
+_XSH_ARMS = {"UVB": (3.0e-7, 5.6e-7, 5400.0), "VIS": (5.5e-7, 1.02e-6, 8900.0),
+             "NIR": (1.02e-6, 2.48e-6, 5600.0)}
+_KMOS_BANDS = {"IZ": (7.8e-7, 1.08e-6), "YJ": (1.0e-6, 1.36e-6), "H": (1.46e-6, 1.85e-6),
+               "K": (1.92e-6, 2.46e-6), "HK": (1.46e-6, 2.46e-6)}
+
+
+def _pick(rng, targets):
+    name, ra, dec = targets[rng.randrange(len(targets))]
+    ra, dec = _jitter(rng, ra, dec)
+    return name, ra, dec
+
+
+def _exposures(obs, n, exptime):
+    """Start times of ``n`` exposures of ``exptime`` s with a 60-120 s overhead."""
+    return [obs + k * (exptime + 90.123) for k in range(n)]
+
+
+def _muse(rng, obs):
+    mode = rng.choices(("WFM-NOAO-N", "WFM-AO-N", "NFM-AO-N", "WFM-NOAO-E"),
+                       (55, 30, 10, 5))[0]
+    name, ra, dec = _pick(rng, _MUSE_TARGETS)
+    nexp, exptime = rng.randint(1, 4), rng.choice((600.0, 900.0, 1200.0, 1500.0))
+    obsnum, stamps = rng.randint(1_000_000, 3_999_999), _exposures(obs, nexp, exptime)
+    first = _iso_ms(obs)
+    half = 3.75 / 3600 if mode.startswith("NFM") else 0.5 / 60
+    files = [("SCIENCE.CUBE.IFS", "FITS", f"MU_SCBY_{obsnum}_{first}_{mode}_SKY.fits",
+              rng.randint(1_400_000, 3_600_000)),
+             ("ANCILLARY.IMAGE.WHITELIGHT", "FITS", f"MU_SIMY_{obsnum}_{first}_{mode}_SKY.fits",
+              rng.randint(500, 560)),
+             ("ANCILLARY.README", "LOG", f"r.MUSE.{first}_tpl.log", rng.randint(200, 280)),
+             ("ANCILLARY.PREVIEW", "PNG", f"r.MUSE.{first}_tpl.png", rng.randint(320, 345))]
+    files += [("ANCILLARY.PREVIEW", "PNG", f"r.MUSE.{_iso_ms(s)}_pst.png",
+               rng.randint(320, 345)) for s in stamps]
+    if rng.random() < 0.15:
+        files += [("ANCILLARY.MUSE.PIXTABLE_REDUCED", "FITS",
+                   f"MU_SPTR_{obsnum}_{_iso_ms(s)}_{mode}.fits",
+                   rng.randint(1_100_000, 1_800_000)) for s in stamps]
+    return dict(target=name, ra=ra, dec=dec, region=_box(ra, dec, half), fov=2 * half,
+                resolution=0.05 if mode.startswith("NFM") else 0.6, dptype="cube",
+                exptime=nexp * exptime, t_span=stamps[-1] - obs + exptime,
+                em=(4.65e-7, 9.3e-7), res_power=3000.0, o_ucd="phot.flux.density;em.wl",
+                obs_id=str(obsnum), facility="ESO-VLT-U4", calib_level=2), files
+
+
+def _espresso(rng, obs):
+    mode = rng.choices(("HR_1x1_U1", "HR_2x1_U3", "HR_1x1_U2", "UHR_1x1_U4", "MR_4x2_4UT"),
+                       (30, 30, 20, 10, 10))[0]
+    name, ra, dec = _pick(rng, _STAR_TARGETS)
+    nexp, exptime = rng.randint(1, 6), rng.choice((300.0, 600.0, 900.0, 1200.0))
+    obsnum, stamps = rng.randint(2_000_000, 3_999_999), _exposures(obs, nexp, exptime)
+    first, tail = _iso_ms(obs), f"_{mode}"
+    files = [("SCIENCE.SPECTRUM", "FITS", f"ES_S1DA_{obsnum}_{first}{tail}.fits",
+              rng.randint(8_000, 14_000))]
+    files += [("ANCILLARY.SPECTRUM", "FITS", f"ES_SFLA_{obsnum}_{_iso_ms(s)}{tail}.fits",
+               rng.randint(11_000, 13_500)) for s in stamps]
+    if rng.random() < 0.5:      # fibre B (sky or simultaneous reference): the LIKE trap
+        files += [("ANCILLARY.SPECTRUM", "FITS", f"ES_SFLAB_{obsnum}_{_iso_ms(s)}{tail}.fits",
+                   rng.randint(11_000, 13_500)) for s in stamps]
+    files += [("ANCILLARY.CCF", "FITS", f"ES_SCCA_{obsnum}_{_iso_ms(s)}{tail}.fits",
+               rng.randint(600, 800)) for s in stamps[:2]]
+    files.append(("ANCILLARY.2DECHELLE.TAR", "TAR", f"ES_SOBF_{obsnum}_{first}{tail}.tar",
+                  rng.randint(150_000, 420_000)))
+    res = {"HR": 140000.0, "UHR": 190000.0, "MR": 70000.0}[mode.split("_")[0]]
+    unit = mode.rsplit("_", 1)[1]
+    facility = "ESO-VLT-U1234" if unit == "4UT" else f"ESO-VLT-U{unit[1]}"
+    return dict(target=name, ra=ra, dec=dec, region=_circle(ra, dec, 0.5 / 3600),
+                fov=1.0 / 3600, resolution=1.0, dptype="spectrum",
+                exptime=nexp * exptime, t_span=stamps[-1] - obs + exptime,
+                em=(3.78e-7, 7.89e-7), res_power=res, o_ucd="phot.flux.density;em.wl",
+                obs_id=str(obsnum), facility=facility, calib_level=2), files
+
+
+def _harps(rng, obs):
+    name, ra, dec = _pick(rng, _HARPS_TARGETS)
+    exptime, stamp = rng.choice((300.0, 600.0, 900.0)), _iso_ms(obs)
+    files = [("SCIENCE.SPECTRUM", "FITS", f"HARPS.{stamp}_s1d_A_DRS_HARPS_3.8.fits",
+              rng.randint(280, 420)),
+             ("ANCILLARY.HARPSTAR", "TAR", f"HARPS.{stamp}_DRS_HARPS_3.8.tar",
+              rng.randint(18_000, 26_000))]
+    if rng.random() < 0.7:
+        mask = rng.choice(("G2", "K5", "M2"))
+        files.append(("ANCILLARY.CCF", "FITS", f"HARPS.{stamp}_ccf_{mask}_A.fits",
+                      rng.randint(300, 620)))
+    return dict(target=name, ra=ra, dec=dec, region=_circle(ra, dec, 0.5 / 3600),
+                fov=1.0 / 3600, resolution=1.0, dptype="spectrum", exptime=exptime,
+                t_span=exptime, em=(3.78e-7, 6.91e-7), res_power=115000.0,
+                o_ucd="phot.flux.density;em.wl", obs_id=str(rng.randint(100_000, 999_999)),
+                facility="ESO-3.6", calib_level=2), files
+
+
+def _hawki(rng, obs):
+    name, ra, dec = _pick(rng, _HAWKI_TARGETS)
+    band = rng.choice(("Y", "J", "H", "Ks"))
+    stamp, size = _iso_ms(obs), rng.randint(60_000, 72_000)
+    files = [("SCIENCE.IMAGE", "FITS", f"HAWKI.{stamp}_{band}_tile.fits", size),
+             ("ANCILLARY.WEIGHTMAP", "FITS", f"HAWKI.{stamp}_{band}_tile_weight.fits",
+              size // 2 + rng.randint(0, 2000))]
+    return dict(target=name, ra=ra, dec=dec, region=_box(ra, dec, 3.75 / 60), fov=0.125,
+                resolution=0.4, dptype="image", exptime=rng.choice((600.0, 1200.0, 2400.0)),
+                t_span=3600.0, em=_NIR_BANDS[band], res_power=None, o_ucd="phot.flux",
+                obs_id=str(rng.randint(1_000_000, 3_999_999)), facility="ESO-VLT-U4",
+                calib_level=2), files
+
+
+def _vircam(rng, obs, *, survey):
+    stamp = time.strftime("%Y%m%d", time.gmtime(obs))
+    num = rng.randint(1, 999)
+    if survey == "VVV":
+        bulge = rng.random() < 0.6
+        tile = f"b{rng.randint(201, 396)}" if bulge else f"d{rng.randint(1, 152):03d}"
+        ra = rng.uniform(255, 275) if bulge else rng.uniform(190, 255)
+        dec = rng.uniform(-40, -18) if bulge else rng.uniform(-65, -45)
+        bands = ("Z", "Y", "J", "H", "Ks")
+    else:
+        cloud = "LMC" if rng.random() < 0.75 else "SMC"
+        tile = f"{cloud} {rng.randint(2, 11)}_{rng.randint(2, 11)}"
+        ra = rng.uniform(65, 95) if cloud == "LMC" else rng.uniform(5, 25)
+        dec = rng.uniform(-75, -64) if cloud == "LMC" else rng.uniform(-75, -70)
+        bands = ("Y", "J", "Ks")
+    band = rng.choice(bands)
+    base = f"v{stamp}_{num:05d}_st_tl"
+    if rng.random() < 0.3:          # source-table products come without ancillaries
+        files = [("SCIENCE.SRCTBL", "FITS", f"{base}_cat.fits", rng.randint(20_000, 90_000))]
+        dptype = "measurements"
+    else:
+        size = rng.randint(250_000, 520_000)
+        files = [("SCIENCE.IMAGE", "FITS", f"{base}.fits", size),
+                 ("ANCILLARY.WEIGHTMAP", "FITS", f"{base}_conf.fits", size // 3)]
+        dptype = "image"
+    return dict(target=tile, ra=ra, dec=dec, region=_box(ra, dec, 0.7), fov=1.5,
+                resolution=0.8, dptype=dptype, exptime=rng.choice((80.0, 160.0, 375.0)),
+                t_span=1800.0, em=_NIR_BANDS[band], res_power=None, o_ucd="phot.flux",
+                obs_id=str(rng.randint(100_000, 999_999)), facility="ESO-VISTA",
+                calib_level=3), files
+
+
+def _kids(rng, obs):
+    north = rng.random() < 0.5
+    ra = rng.uniform(150, 230) if north else rng.uniform(330, 410) % 360
+    dec = rng.uniform(-3, 3) if north else rng.uniform(-35, -28)
+    band = rng.choice(tuple(_OPT_BANDS))
+    base = f"KiDS_DR4.0_{ra:.1f}_{dec:.1f}_{band}"
+    size = rng.randint(800_000, 1_100_000)
+    files = [("SCIENCE.IMAGE", "FITS", f"{base}_sci.fits", size),
+             ("ANCILLARY.WEIGHTMAP", "FITS", f"{base}_wei.fits", size + rng.randint(0, 5000)),
+             ("ANCILLARY.MASK", "FITS", f"{base}_msk.fits", size // 4)]
+    return dict(target=f"KIDS_{ra:.1f}_{dec:.1f}", ra=ra, dec=dec, region=_box(ra, dec, 0.5),
+                fov=1.0, resolution=0.7, dptype="image", exptime=1800.0, t_span=2400.0,
+                em=_OPT_BANDS[band], res_power=None, o_ucd="phot.flux",
+                obs_id=str(rng.randint(100_000, 999_999)), facility="ESO-VST",
+                calib_level=3), files
+
+
+def _xshooter(rng, obs):
+    name, ra, dec = _pick(rng, _XSH_TARGETS)
+    arm = rng.choice(tuple(_XSH_ARMS))
+    stamp = _iso_ms(obs)
+    pre = f"XSHOO.{stamp}_SCI_SLIT_FLUX"
+    files = [("SCIENCE.SPECTRUM", "FITS", f"{pre}_MERGE1D_{arm}.fits", rng.randint(300, 900)),
+             ("ANCILLARY.2DSPECTRUM", "FITS", f"{pre}_MERGE2D_{arm}.fits",
+              rng.randint(2_000, 9_000))]
+    if arm != "UVB" and rng.random() < 0.6:
+        files.append(("ANCILLARY.SPECTRUM.TELLURIC", "FITS",
+                      f"XSHOO.{stamp}_TELL_SLIT_MERGE1D_{arm}.fits", rng.randint(300, 900)))
+    files.append(("ANCILLARY.PREVIEW", "PNG", f"{pre}_MERGE1D_{arm}.png", rng.randint(40, 90)))
+    lo, hi, res = _XSH_ARMS[arm]
+    exptime = rng.choice((600.0, 1200.0, 2400.0))
+    return dict(target=name, ra=ra, dec=dec, region=_circle(ra, dec, 0.75 / 3600),
+                fov=11.0 / 3600, resolution=0.9, dptype="spectrum", exptime=exptime,
+                t_span=exptime, em=(lo, hi), res_power=res, o_ucd="phot.flux.density;em.wl",
+                obs_id=str(rng.randint(1_000_000, 3_999_999)), facility="ESO-VLT-U2",
+                calib_level=2), files
+
+
+def _kmos(rng, obs):
+    name, ra, dec = _pick(rng, _KMOS_TARGETS)
+    band = rng.choice(tuple(_KMOS_BANDS))
+    stamp = _iso_ms(obs)
+    ifu = rng.randint(1, 24)
+    files = [("SCIENCE.CUBE.IFS", "FITS", f"KMOS.{stamp}_SCI_COMBINED_IFU{ifu:02d}.fits",
+              rng.randint(9_000, 40_000)),
+             ("ANCILLARY.KMOS.SCI_RECONSTRUCTED", "FITS",
+              f"KMOS.{stamp}_SCI_RECONSTRUCTED_{band}.fits", rng.randint(150_000, 260_000))]
+    if rng.random() < 0.5:
+        files.append(("ANCILLARY.PREVIEW", "PNG", f"KMOS.{stamp}_IFU{ifu:02d}.png",
+                      rng.randint(30, 80)))
+    exptime = rng.choice((1800.0, 3600.0, 5400.0))
+    return dict(target=name, ra=ra, dec=dec, region=_box(ra, dec, 1.4 / 3600), fov=2.8 / 3600,
+                resolution=0.6, dptype="cube", exptime=exptime, t_span=exptime + 600.0,
+                em=_KMOS_BANDS[band], res_power=3500.0, o_ucd="phot.flux.density;em.wl",
+                obs_id=str(rng.randint(1_000_000, 3_999_999)), facility="ESO-VLT-U1",
+                calib_level=2), files
+
+
+@dataclass(frozen=True)
+class _Collection:
+    name: str
+    instrument: str
+    weight: float
+    ingest: tuple          # (first, last) ADP ingestion dates
+    first_obs: str         # the instrument's first science night
+    recipe: object
+    release_doc: int
+    survey: str | None = None   # survey programme id (no PI programmes, no proprietary data)
+
+
+_COLLECTIONS = (
+    # MUSE ingestion starts after the first reference product, so that it is the oldest.
+    _Collection("MUSE", "MUSE", 16, ("2016-06-02", "2026-06-30"), "2014-02-01", _muse, 78),
+    _Collection("ESPRESSO", "ESPRESSO", 8, ("2019-06-01", "2026-06-30"), "2018-09-01",
+                _espresso, 170),
+    _Collection("HARPS", "HARPS", 16, ("2014-02-01", "2024-12-31"), "2003-10-01", _harps, 33),
+    _Collection("HAWKI", "HAWKI", 8, ("2019-01-01", "2026-06-30"), "2007-10-01", _hawki, 154),
+    _Collection("VVV", "VIRCAM", 14, ("2011-06-01", "2021-12-31"), "2010-02-01",
+                lambda rng, obs: _vircam(rng, obs, survey="VVV"), 80, "179.B-2002"),
+    _Collection("VMC", "VIRCAM", 8, ("2013-01-01", "2022-12-31"), "2009-11-01",
+                lambda rng, obs: _vircam(rng, obs, survey="VMC"), 81, "179.B-2003"),
+    _Collection("KiDS", "OMEGACAM", 10, ("2015-06-01", "2019-12-31"), "2011-10-01", _kids, 92,
+                "177.A-3016"),
+    _Collection("XSHOOTER", "XSHOOTER", 12, ("2017-01-01", "2026-06-30"), "2009-10-01",
+                _xshooter, 115),
+    _Collection("KMOS", "KMOS", 8, ("2018-01-01", "2026-06-30"), "2013-02-01", _kmos, 140),
+)
+
+_FIRST_OBS = [_epoch(c.first_obs) for c in _COLLECTIONS]
+_FUTURE = _epoch("2030-01-01")
+
+# Every generated product of collection ``c`` takes archive ids in the millisecond slot
+# [c*100, c*100+99] of its own second, so ids never collide across products.
+_SLOT = 100
+_BLOCK = 64                 # generated products drawn from one seeded generator
+_MAX_FILES = 40
+_PROPRIETARY_FRACTION = 0.04
+
+
+# --------------------------------------------------------------------------- reference rows
+
+def _ref(dp_id, collection, instrument, fields, files, first_internal):
+    """A reference product: its ObsCore fields and its verbatim product_files rows."""
+    return dict(dp_id=dp_id, collection=collection, instrument=instrument, fields=fields,
+                files=[(dp_id if k == 0 else aid, cat, ext, name, size, first_internal + k)
+                       for k, (aid, cat, ext, name, size) in enumerate(files)])
+
+
+def _reference_products():
+    # Example 1 (verbatim files); ObsCore fields and internal ids are plausible fill-ins.
+    ex1 = _ref("ADP.2024-03-19T05:58:04.407", "MUSE", "MUSE", dict(
+        target="NGC 5236", ra=204.2538, dec=-29.8658, mode_half=0.5 / 60, dptype="cube",
+        obs="2024-03-07T08:09:46.977", t_end="2024-03-07T09:01:46.807", exptime=3000.0,
+        em=(4.65e-7, 9.3e-7), res_power=3000.0, o_ucd="phot.flux.density;em.wl",
+        obs_id="3442284", facility="ESO-VLT-U4", calib_level=2, proposal="0112.B-0360(A)",
+        release="2025-03-07T08:09:46Z", fov=1.0 / 60, resolution=0.6, doc=78), [
+        ("ADP.2024-03-19T05:58:04.407", "SCIENCE.CUBE.IFS", "FITS",
+         "MU_SCBY_3442284_2024-03-07T08:09:46.977_WFM-NOAO-N_SKY.fits", 2968672),
+        ("ADP.2024-03-19T05:58:04.408", "ANCILLARY.IMAGE.WHITELIGHT", "FITS",
+         "MU_SIMY_3442284_2024-03-07T08:09:46.977_WFM-NOAO-N_SKY.fits", 529),
+        ("ADP.2024-03-19T05:58:04.409", "ANCILLARY.README", "LOG",
+         "r.MUSE.2024-03-07T08:09:46.977_tpl.log", 241),
+        ("ADP.2024-03-19T05:58:04.410", "ANCILLARY.PREVIEW", "PNG",
+         "r.MUSE.2024-03-07T08:09:46.977_tpl.png", 340),
+        ("ADP.2024-03-19T05:58:04.411", "ANCILLARY.PREVIEW", "PNG",
+         "r.MUSE.2024-03-07T08:09:46.977_pst.png", 341),
+        ("ADP.2024-03-19T05:58:04.412", "ANCILLARY.PREVIEW", "PNG",
+         "r.MUSE.2024-03-07T08:36:46.807_pst.png", 335)], 98_734_112)
+    # Example 2: ids, categories and the name patterns are the reference's; the other
+    # exposure times, sizes and ObsCore fields are plausible fill-ins.
+    tail, obsnum = "_HR_2x1_U3", "2174806"
+    exps = ("2018-09-03T09:11:43.369", "2018-09-03T09:23:13.492", "2018-09-03T09:34:43.615",
+            "2018-09-03T09:46:13.738", "2018-09-03T09:57:43.861")
+    ex2_files = [("ADP.2021-04-12T12:27:33.887", "SCIENCE.SPECTRUM", "FITS",
+                  f"ES_S1DA_{obsnum}_{exps[0]}{tail}.fits", 10212)]
+    ex2_files += [(f"ADP.2021-04-12T12:27:33.{888 + k}", "ANCILLARY.SPECTRUM", "FITS",
+                   f"ES_SFLA_{obsnum}_{e}{tail}.fits", 12322 + 7 * k)
+                  for k, e in enumerate(exps)]
+    ex2_files += [(f"ADP.2021-04-12T12:27:33.{898 + k}", "ANCILLARY.CCF", "FITS",
+                   f"ES_SCCA_{obsnum}_{e}{tail}.fits", 706 + k) for k, e in enumerate(exps[:2])]
+    ex2_files.append(("ADP.2021-04-12T12:27:33.903", "ANCILLARY.2DECHELLE.TAR", "TAR",
+                      f"ES_SOBF_{obsnum}_{exps[0]}{tail}.tar", 392116))
+    ex2 = _ref("ADP.2021-04-12T12:27:33.887", "ESPRESSO", "ESPRESSO", dict(
+        target="WASP-76", ra=26.6329, dec=2.7003, circle=0.5 / 3600, dptype="spectrum",
+        obs=exps[0], t_end="2018-09-03T10:07:43.861", exptime=3000.0, em=(3.78e-7, 7.89e-7),
+        res_power=140000.0, o_ucd="phot.flux.density;em.wl", obs_id=obsnum,
+        facility="ESO-VLT-U3", calib_level=2, proposal="1102.C-0744(A)",
+        release="2019-09-03T09:11:43Z", fov=1.0 / 3600, resolution=1.0, doc=170), ex2_files,
+        97_120_455)
+    # Example 3: the previews' ids and kind are the reference's; the rest is filled in.
+    ex3 = _ref("ADP.2016-06-01T14:07:30.134", "MUSE", "MUSE", dict(
+        target="HDFS", ra=338.2400, dec=-60.5620, mode_half=0.5 / 60, dptype="cube",
+        obs="2014-08-01T05:43:12.455", t_end="2014-08-01T06:34:42.578", exptime=3000.0,
+        em=(4.65e-7, 9.3e-7), res_power=3000.0, o_ucd="phot.flux.density;em.wl",
+        obs_id="1186630", facility="ESO-VLT-U4", calib_level=2, proposal="60.A-9100(C)",
+        release="2015-08-01T05:43:12Z", fov=1.0 / 60, resolution=0.6, doc=78), [
+        ("ADP.2016-06-01T14:07:30.134", "SCIENCE.CUBE.IFS", "FITS",
+         "MU_SCBY_1186630_2014-08-01T05:43:12.455_WFM-NOAO-N.fits", 3107220),
+        ("ADP.2016-06-01T14:07:30.135", "ANCILLARY.IMAGE.WHITELIGHT", "FITS",
+         "MU_SIMY_1186630_2014-08-01T05:43:12.455_WFM-NOAO-N.fits", 541),
+        ("ADP.2016-06-01T14:07:30.136", "ANCILLARY.README", "LOG",
+         "r.MUSE.2014-08-01T05:43:12.455_tpl.log", 226),
+        ("ADP.2016-06-01T14:07:30.137", "ANCILLARY.PREVIEW", "PNG",
+         "r.MUSE.2014-08-01T05:43:12.455_tpl.png", 214),
+        ("ADP.2016-06-01T14:07:30.138", "ANCILLARY.PREVIEW", "PNG",
+         "r.MUSE.2014-08-01T05:43:12.455_pst.png", 218),
+        ("ADP.2016-06-01T14:07:30.139", "ANCILLARY.PREVIEW", "PNG",
+         "r.MUSE.2014-08-01T06:09:42.578_pst.png", 211)], 61_002_317)
+    return [ex3, ex2, ex1]
+
+
+def _obsolete_files():
+    pid = OBSOLETE_PRODUCT_ID
+    return [(pid, pid, "SCIENCE.IMAGE", "FITS", "v20121127_00495_st_tl.fits", 388_412,
+             40_113_903),
+            (pid, "ADP.2013-06-20T17:15:42.691", "ANCILLARY.WEIGHTMAP", "FITS",
+             "v20121127_00495_st_tl_conf.fits", 129_470, 40_113_904)]
+
+
+# --------------------------------------------------------------------------- the archive
+
+_OBSCORE_DERIVED = ("obs_publisher_did", "access_url", "access_format")
+
+
+class Archive:
+    """A seeded, deterministic ESO archive: ObsCore products and their files.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the generator; the same seed gives the same archive.
+    products : int
+        Number of products generated besides the reference ones.
+    size_column : str
+        Name of the file size column: ``"access_estsize"`` or ``"size_kb"``.
+    base_url : str
+        Base of every ``access_url`` (the emulator's own URL); may be changed later.
+
+    Examples
+    --------
+    >>> archive = Archive(seed=1, products=20)
+    >>> [f["archive_id"] for f in archive.files_of("ADP.2024-03-19T05:58:04.407")][:2]
+    ['ADP.2024-03-19T05:58:04.407', 'ADP.2024-03-19T05:58:04.408']
+    """
+
+    def __init__(self, *, seed=42, products=300, size_column="access_estsize",
+                 base_url="http://127.0.0.1:0"):
+        if size_column not in SIZE_COLUMNS:
+            raise ValueError(f"size_column must be one of {SIZE_COLUMNS}, not {size_column!r}")
+        if not isinstance(products, int) or products < 0:
+            raise ValueError(f"products must be a non-negative integer, not {products!r}")
+        self.seed = seed
+        self.n_generated = products
+        self.size_column = size_column
+        self.tables = archive_tables(size_column)
+        self.obscore_columns = self.tables[0].column_names
+        self.file_columns = self.tables[1].column_names
+        self._stored_obscore = [n for n in self.obscore_columns if n not in _OBSCORE_DERIVED]
+        self._base_url = base_url.rstrip("/")
+        self._lock = threading.RLock()
+        self._cache = OrderedDict()          # product index -> (product dict, file dicts)
+        self._blocks = OrderedDict()         # block number -> generated rows
+        self._products = self._files = None
+        self._engine = None
+        self._refs = _reference_products()
+        self._plan(products)
+        self._obsolete_rows = _obsolete_files()
+
+    # -- planning: ids and per-product seeds, cheap enough for millions of files
+
+    def _plan(self, n):
+        rng = random.Random(self.seed)
+        reserved = {r["dp_id"][4:23] for r in self._refs} | {OBSOLETE_PRODUCT_ID[4:23]}
+        picks = rng.choices(range(len(_COLLECTIONS)), [c.weight for c in _COLLECTIONS], k=n)
+        counts = [0] * len(_COLLECTIONS)
+        for c in picks:
+            counts[c] += 1
+        spans = [(int(_epoch(c.ingest[0])), int(_epoch(c.ingest[1]))) for c in _COLLECTIONS]
+        steps = [max(1, (hi - lo) // max(counts[c], 1)) for c, (lo, hi) in enumerate(spans)]
+        seen = [0] * len(_COLLECTIONS)
+        ids, plan = [], []
+        rand = rng.random
+        for c in picks:
+            j = seen[c]
+            seen[c] += 1
+            step = steps[c]
+            sec = spans[c][0] + j * step + int(rand() * step)
+            stamp = _iso(sec)
+            if stamp in reserved:       # keep clear of the reference products' seconds
+                sec = spans[c][0] + j * step + (sec + 1 - spans[c][0] - j * step) % step
+                stamp = _iso(sec)
+            ms = c * _SLOT + int(rand() * (_SLOT - _MAX_FILES))
+            ids.append(f"ADP.{stamp}.{ms:03d}")
+            plan.append((c, sec))
+        self._ids = [r["dp_id"] for r in self._refs] + ids
+        self._gen_plan = plan
+        order = sorted(range(len(self._ids)), key=self._ids.__getitem__)
+        self._sorted_ids = [self._ids[i] for i in order]
+        self._sorted_index = order
+        self._index = None
+
+    # -- generation of one product
+
+    def _generate(self, i):
+        """(ObsCore tuple without derived columns, [file tuples]) of product ``i``.
+
+        File tuples are ``(product_id, archive_id, eso_category, extension,
+        original_filename, size_kb, internal_file_id)``.
+        """
+        nref = len(self._refs)
+        if i < nref:
+            return self._reference_rows(self._refs[i])
+        k = i - nref
+        return self._block(k // _BLOCK)[k % _BLOCK]
+
+    def _block(self, b):
+        """The generated products ``b*_BLOCK ...``: one generator per block keeps seeding cheap."""
+        with self._lock:
+            hit = self._blocks.get(b)
+        if hit is None:
+            rng = _Rng(self.seed * 0x9E3779B1 + b)
+            stop = min((b + 1) * _BLOCK, len(self._gen_plan))
+            hit = [self._draw(k, rng) for k in range(b * _BLOCK, stop)]
+            with self._lock:
+                self._blocks[b] = hit
+                if len(self._blocks) > 256:
+                    self._blocks.popitem(last=False)
+        return hit
+
+    def _draw(self, k, rng):
+        """Draw generated product ``k`` from ``rng``."""
+        c, sec = self._gen_plan[k]
+        coll = _COLLECTIONS[c]
+        dp_id = self._ids[k + len(self._refs)]
+        first, last_obs = _FIRST_OBS[c], sec - 86400 * 20
+        obs = max(first, last_obs - rng.uniform(0, 86400 * 900)) + rng.uniform(0, 86399)
+        obs = float(int(obs)) + rng.randint(0, 999) / 1000.0
+        info, files = coll.recipe(rng, obs)
+        if coll.survey:
+            proposal = f"{coll.survey}({rng.choice('ABCDEFGH')})"
+            release = _iso(sec) + "Z"
+        elif rng.random() < _PROPRIETARY_FRACTION:
+            release = _iso(int(_FUTURE + rng.uniform(0, 5 * 365.25 * 86400))) + "Z"
+            proposal = _proposal(rng, obs)
+        else:
+            release = _iso(int(obs) + 365 * 86400) + "Z"
+            proposal = _proposal(rng, obs)
+        product = (dp_id, coll.name, info["obs_id"], info["facility"], coll.instrument,
+                   info["dptype"], info["calib_level"], info["target"], round(info["ra"], 6),
+                   round(info["dec"], 6), info["fov"], info["region"], info["resolution"],
+                   _mjd(obs), _mjd(obs + info["t_span"]), info["exptime"], info["em"][0],
+                   info["em"][1], info["res_power"], info["o_ucd"], proposal, release,
+                   files[0][3], self._doc_url(coll.release_doc))
+        prefix, ms0 = dp_id[:24], int(dp_id[24:])
+        internal = 100_000_000 + k * 64
+        rows = [(dp_id, dp_id if n == 0 else f"{prefix}{ms0 + n:03d}", cat, ext, name, size,
+                 internal + n) for n, (cat, ext, name, size) in enumerate(files[:_MAX_FILES])]
+        return product, rows
+
+    @staticmethod
+    def _doc_url(number):
+        return f"https://www.eso.org/rm/api/v1/public/releaseDescriptions/{number}"
+
+    def _reference_rows(self, ref):
+        f = ref["fields"]
+        t0, t1 = _epoch(f["obs"]), _epoch(f["t_end"])
+        if "circle" in f:
+            region = _circle(f["ra"], f["dec"], f["circle"])
+        else:
+            region = _box(f["ra"], f["dec"], f["mode_half"])
+        files = ref["files"]
+        product = (ref["dp_id"], ref["collection"], f["obs_id"], f["facility"],
+                   ref["instrument"], f["dptype"], f["calib_level"], f["target"], f["ra"],
+                   f["dec"], f["fov"], region, f["resolution"], _mjd(t0), _mjd(t1),
+                   f["exptime"], f["em"][0], f["em"][1], f["res_power"], f["o_ucd"],
+                   f["proposal"], f["release"], files[0][4], self._doc_url(f["doc"]))
+        rows = [(ref["dp_id"], aid, cat, ext, name, size, internal)
+                for aid, cat, ext, name, size, internal in files]
+        return product, rows
+
+    # -- row streams (used by the engine) and dict views (used by the server and tests)
+
+    @property
+    def base_url(self):
+        """Base of every ``access_url``; setting it also updates a loaded engine."""
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, value):
+        with self._lock:
+            self._base_url = value.rstrip("/")
+            self._cache.clear()
+            self._products = self._files = None
+            if self._engine is not None:
+                self._engine.set_base_url(self._base_url)
+
+    def __len__(self):
+        return len(self._ids)
+
+    def iter_rows(self):
+        """Yield ``(product_row, file_rows)`` for every current product, in order.
+
+        ``product_row`` holds the ObsCore columns except the derived
+        ``obs_publisher_did``, ``access_url`` and ``access_format``; each file row is
+        ``(product_id, archive_id, eso_category, extension, original_filename,
+        size_kb, internal_file_id)``.
+
+        Examples
+        --------
+        >>> product, files = next(Archive(products=0).iter_rows())
+        >>> product[0], len(files)
+        ('ADP.2016-06-01T14:07:30.134', 6)
+        """
+        for ref in self._refs:
+            yield self._reference_rows(ref)
+        for b in range((len(self._gen_plan) + _BLOCK - 1) // _BLOCK):
+            rng = _Rng(self.seed * 0x9E3779B1 + b)
+            for k in range(b * _BLOCK, min((b + 1) * _BLOCK, len(self._gen_plan))):
+                yield self._draw(k, rng)
+
+    def _product_dict(self, row):
+        url = self._base_url
+        d = dict(zip(self._stored_obscore, row, strict=True))
+        dp_id = row[0]
+        d["obs_publisher_did"] = f"ivo://eso.org/ID?{dp_id}"
+        d["access_url"] = f"{url}/datalink/links?ID=ivo://eso.org/ID?{dp_id}"
+        d["access_format"] = "application/x-votable+xml;content=datalink"
+        return {name: d[name] for name in self.obscore_columns}
+
+    def _file_dict(self, row):
+        pid, aid, cat, ext, name, size, internal = row
+        return {"product_id": pid, "archive_id": aid, "eso_category": cat, "extension": ext,
+                "original_filename": name,
+                "access_url": f"{self._base_url}/dataPortal/file/{aid}",
+                self.size_column: size, "internal_file_id": internal}
+
+    def _entry(self, i):
+        with self._lock:
+            hit = self._cache.get(i)
+            if hit is not None:
+                self._cache.move_to_end(i)
+                return hit
+        product, rows = self._generate(i)
+        entry = (self._product_dict(product), [self._file_dict(r) for r in rows])
+        with self._lock:
+            self._cache[i] = entry
+            if len(self._cache) > 4096:
+                self._cache.popitem(last=False)
+        return entry
+
+    def _position(self, dp_id):
+        """Index of the product whose id is the greatest <= ``dp_id`` (or None)."""
+        if not isinstance(dp_id, str):
+            return None
+        k = bisect.bisect_right(self._sorted_ids, dp_id) - 1
+        return self._sorted_index[k] if k >= 0 else None
+
+    @property
+    def products(self):
+        """All ObsCore rows as dicts (built on first access)."""
+        with self._lock:
+            if self._products is None:
+                self._build_lists()
+            return self._products
+
+    @property
+    def files(self):
+        """All product_files rows as dicts, science file first per product."""
+        with self._lock:
+            if self._files is None:
+                self._build_lists()
+            return self._files
+
+    def _build_lists(self):
+        products, files = [], []
+        for product, rows in self.iter_rows():
+            products.append(self._product_dict(product))
+            files.extend(self._file_dict(r) for r in rows)
+        self._products, self._files = products, files
+
+    @property
+    def obsolete(self):
+        """``{product_id: [file dicts]}`` of obsolete products (DataLink only)."""
+        return {OBSOLETE_PRODUCT_ID: [self._file_dict(r) for r in self._obsolete_rows]}
+
+    def product(self, dp_id):
+        """The ObsCore row (dict) of ``dp_id``, or None.
+
+        Examples
+        --------
+        >>> Archive(products=0).product("ADP.2021-04-12T12:27:33.887")["target_name"]
+        'WASP-76'
+        """
+        i = self._position(dp_id)
+        if i is None or self._ids[i] != dp_id:
+            return None
+        return self._entry(i)[0]
+
+    def files_of(self, product_id):
+        """The file dicts of a product (obsolete ones too); empty if unknown.
+
+        Examples
+        --------
+        >>> len(Archive(products=0).files_of("ADP.2024-03-19T05:58:04.407"))
+        6
+        """
+        if product_id in self.obsolete:
+            return self.obsolete[product_id]
+        i = self._position(product_id)
+        if i is None or self._ids[i] != product_id:
+            return []
+        return self._entry(i)[1]
+
+    def file(self, archive_id):
+        """The file dict of ``archive_id`` (obsolete files too), or None.
+
+        Examples
+        --------
+        >>> Archive(products=0).file("ADP.2016-06-01T14:07:30.137")["extension"]
+        'PNG'
+        """
+        for rows in self.obsolete.values():
+            for f in rows:
+                if f["archive_id"] == archive_id:
+                    return f
+        i = self._position(archive_id)
+        if i is None:
+            return None
+        for f in self._entry(i)[1]:
+            if f["archive_id"] == archive_id:
+                return f
+        return None
+
+    def release_date(self, archive_id):
+        """Release date (aware datetime) of the product owning ``archive_id``, or None."""
+        f = self.file(archive_id)
+        if f is None:
+            return None
+        if f["product_id"] == OBSOLETE_PRODUCT_ID:
+            text = "2014-06-20T17:15:42Z"
+        else:
+            text = self.product(f["product_id"])["obs_release_date"]
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    def is_proprietary(self, archive_id, *, now=None):
+        """True when the file's product is not public yet (release date in the future).
+
+        Examples
+        --------
+        >>> Archive(products=0).is_proprietary("ADP.2024-03-19T05:58:04.410")
+        False
+        """
+        released = self.release_date(archive_id)
+        if released is None:
+            return False
+        return released > (now or datetime.now(timezone.utc))
+
+    def category_counts(self, collection=None):
+        """``{eso_category: number of files}`` over current products (one collection).
+
+        Examples
+        --------
+        >>> Archive(products=0).category_counts("ESPRESSO")["ANCILLARY.SPECTRUM"]
+        5
+        """
+        counts = {}
+        for product, rows in self.iter_rows():
+            if collection is not None and product[1] != collection:
+                continue
+            for row in rows:
+                counts[row[2]] = counts.get(row[2], 0) + 1
+        return counts
+
+    @property
+    def engine(self):
+        """The SQL engine holding this archive (loaded on first access)."""
+        with self._lock:
+            if self._engine is None:
+                from .engine import Engine
+                self._engine = Engine(self)
+            return self._engine
