@@ -171,5 +171,194 @@ class EsoClass(_compat.UpstreamEsoClass):
             raise LoginError("Your ESO login has expired; call Eso.login() again.")
         return {"Authorization": "Bearer " + info.token}
 
+    # -- downloads and DataLink (download.py, datalink.py) ------------------------------
+
+    def _download_headers(self, authenticated):
+        # Checked before any request: an expired login fails here, not mid-transfer.
+        logged_in = _compat.auth_info(self) is not None
+        if authenticated is None:
+            authenticated = logged_in
+        if not authenticated:
+            return {}
+        if not logged_in:
+            raise LoginError("authenticated=True needs a login: call Eso.login() first.")
+        return self._get_auth_header()
+
+    def download_ancillary(self, files, *, destination=None, categories=None,
+                           overwrite=False, continuation=True, max_workers=None,
+                           executor=None, unzip=False, progress=True, authenticated=None,
+                           timeout=None, max_retries=None):
+        """
+        Download files in parallel, resumably, and return a manifest of what happened.
+
+        Parameters
+        ----------
+        files : `~astropy.table.Table`, str or list of str
+            A table from `get_product_files` or `query_ancillary` (its
+            ``archive_id`` and ``access_url`` columns are used), archive ids,
+            or product ids together with ``categories`` (their files are then
+            looked up with `get_product_files`, DataLink included).
+        destination : str or path, optional
+            Folder for the files, created if missing. Default
+            ``conf.download_dir``: ``eso-ancillary`` in the current directory.
+        categories : str or list of str, optional
+            ``eso_category`` values or wildcards (``'ANCILLARY.*'``): with
+            product ids, which of their files to fetch; with a table, a filter.
+        overwrite : bool, optional
+            Download again files already complete in ``destination`` (default:
+            skip them, status ``skipped-existing``).
+        continuation : bool, optional
+            Resume interrupted downloads from their ``.part`` file (default);
+            False deletes part files and starts afresh.
+        max_workers : int, optional
+            Parallel downloads; default ``conf.download_workers``.
+        executor : `concurrent.futures.Executor`, optional
+            Run the downloads on this executor instead (e.g. a dask
+            ``Client.get_executor()``); the progress line then counts bytes
+            per finished file.
+        unzip : bool, optional
+            Decompress ``.gz`` and ``.Z`` files after download (in Python);
+            ``local_path`` then names the decompressed file.
+        progress : bool, optional
+            Show one progress line (files and bytes); also off when
+            astroquery's log level is above INFO.
+        authenticated : bool, optional
+            Send the token of `login` (default: when logged in). True without
+            a login, or with an expired one, raises LoginError before any
+            transfer.
+        timeout : float, optional
+            Seconds for connecting and for each read; default ``self.timeout``.
+        max_retries : int, optional
+            Retries per file after a connection error, short body, 429 or
+            5xx (each resumes); default ``conf.max_retries``.
+
+        Returns
+        -------
+        manifest : `~astropy.table.Table`
+            One row per file: archive_id, product_id, eso_category, url,
+            local_path, size (bytes on disk), status (``downloaded``,
+            ``resumed``, ``skipped-existing`` or ``error``), message (why, for
+            anything but ``downloaded``), http_status, attempts. Failures are
+            rows with status ``error``, never missing.
+
+        Notes
+        -----
+        Files are named as the server names them (Content-Disposition),
+        sanitised: ``:`` and other characters Windows refuses become ``_``
+        (``ADP.2016-06-01T14_07_30.137.png``), and nothing is ever written
+        outside ``destination``. Bytes go to ``<archive_id>.part`` and are
+        renamed only when complete, so an interrupted run never leaves a
+        truncated file under the final name.
+
+        Examples
+        --------
+        >>> files = Eso.get_product_files('ADP.2024-03-19T05:58:04.407',
+        ...                               categories='ANCILLARY.PREVIEW')  # doctest: +SKIP
+        >>> manifest = Eso.download_ancillary(files, destination='previews')  # doctest: +SKIP
+        >>> manifest['status']  # doctest: +SKIP
+        """
+        from astropy.table import Row, Table
+
+        from . import download
+
+        download.check_options(destination=destination, overwrite=overwrite,
+                               continuation=continuation, max_workers=max_workers,
+                               executor=executor, unzip=unzip, progress=progress,
+                               authenticated=authenticated, timeout=timeout,
+                               max_retries=max_retries)
+        headers = self._download_headers(authenticated)
+        if categories is not None:
+            if isinstance(files, (Table, Row)):
+                files = download.filter_categories(
+                    files if isinstance(files, Table) else files.table[files.index:
+                                                                       files.index + 1],
+                    categories)
+            else:
+                files = self.get_product_files(files, categories=categories)
+        entries = download.file_entries(files, download_url=self.DOWNLOAD_URL)
+        folder = download.prepare_destination(destination or conf.download_dir)
+        jobs = [download.FileJob(
+                    entry["archive_id"], entry["url"], str(folder),
+                    product_id=entry["product_id"], eso_category=entry["eso_category"],
+                    extension=entry["extension"], headers=headers, overwrite=bool(overwrite),
+                    continuation=bool(continuation), unzip=bool(unzip),
+                    timeout=float(timeout or self.timeout),
+                    max_retries=conf.max_retries if max_retries is None else int(max_retries),
+                    backoff=float(conf.backoff))
+                for entry in entries]
+        if jobs:
+            log.info(f"Downloading {len(jobs)} files to {folder} ...")
+        rows = download.download_files(
+            jobs, executor=executor, max_workers=max_workers or conf.download_workers,
+            progress=download.progress_enabled(progress),
+            expected_bytes=download.estimate_bytes(e["estsize_kb"] for e in entries))
+        download.summarize(rows)
+        return download.manifest_table(rows)
+
+    def _datalink_get(self, authenticated, cache):
+        # How DataLink requests go out: cached through astroquery when anonymous,
+        # with the token (and never cached) when authenticated.
+        if authenticated:
+            headers = self._download_headers(True)
+
+            def get(url, *, params, timeout):
+                with requests.Session() as session:
+                    return session.get(url, params=params, headers=headers, timeout=timeout)
+            return get
+
+        def get(url, *, params, timeout):
+            return _compat.cached_request(self, "GET", url, params=params, timeout=timeout,
+                                          cache=cache)
+        return get
+
+    def get_datalinks(self, product_ids, *, semantics=None, batch_size=None,
+                      authenticated=False, cache=True):
+        """
+        The DataLink rows of products: their files, previews, progenitors, documentation.
+
+        Parameters
+        ----------
+        product_ids : str, list of str, Column or Table
+            Product ids (``dp_id``); a table needs a ``product_id`` or
+            ``dp_id`` column. Obsolete products work too.
+        semantics : str or list of str, optional
+            Keep only these (``'#this'``, ``'#auxiliary'``, ``'#preview'``,
+            ``'#progenitor'``, ``'#cutout'``, or a full URI); default all.
+            The ``#`` may be left out.
+        batch_size : int, optional
+            IDs per request (default 50).
+        authenticated : bool, optional
+            Send the token of `login` (never cached).
+        cache : bool, optional
+            Use astroquery's cache for anonymous requests (default True).
+
+        Returns
+        -------
+        `~astropy.table.Table`
+            The raw DataLink rows: ID, access_url, service_def,
+            error_message, semantics, description, content_type,
+            content_length, eso_origfile, eso_category, eso_datalink. An
+            unknown id gives a row whose ``error_message`` says so.
+
+        Examples
+        --------
+        >>> links = Eso.get_datalinks('ADP.2013-06-20T17:15:42.690')  # doctest: +SKIP
+        >>> links[links['semantics'] == '#auxiliary']['access_url']  # doctest: +SKIP
+        """
+        from . import adql, datalink
+
+        ids = adql.as_product_ids(product_ids)
+        wanted = datalink.normalise_semantics(semantics)
+        if not isinstance(cache, bool) or not isinstance(authenticated, bool):
+            raise TypeError("cache and authenticated must be True or False.")
+        table = datalink.fetch_links(
+            ids, url=self.datalink_url, get=self._datalink_get(authenticated, cache),
+            batch_size=datalink.BATCH_SIZE if batch_size is None else batch_size,
+            timeout=self.timeout)
+        if wanted is not None and len(table):
+            keep = [str(value) in wanted for value in table["semantics"]]
+            table = table[keep]
+        return table
+
 
 Eso = EsoClass()

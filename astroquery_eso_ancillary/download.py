@@ -1,0 +1,804 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+The download engine: many files, in parallel, resumable, with a manifest.
+
+One `FileJob` describes one file; `download_file` (a plain top-level
+function, so any `concurrent.futures.Executor` can run it, a dask
+``Client.get_executor()`` included) fetches it and returns one manifest row;
+`download_files` runs many jobs and shows one aggregate progress line.
+
+How one file is fetched:
+
+- Bytes go to ``<destination>/<archive_id>.part`` (name sanitised like every
+  other) and are renamed to the server's file name only when complete and of
+  the announced size, so a crash or a kill never leaves a truncated file under
+  the final name.
+- A part file left by an interrupted run (or by a dropped connection in this
+  one) is continued with ``Range: bytes=N-``; a server that answers 200
+  instead of 206 restarts it cleanly.
+- Connection errors, timeouts, short bodies, 429 and 5xx are retried with
+  exponential backoff (``Retry-After`` honoured), each retry resuming.
+- A per-file lock (``fcntl.flock`` on ``<archive_id>.lock``) makes two
+  processes downloading into one folder safe: the second waits, then finds the
+  complete file and reports ``skipped-existing``.
+- Each worker thread has its own `requests.Session` (connection pool), never
+  astroquery's shared session, whose debug hook would log request headers.
+"""
+import contextlib
+import dataclasses
+import email.utils
+import logging
+import math
+import os
+import re
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from numbers import Real
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import astropy.units as u
+import numpy as np
+import requests
+import urllib3
+from astropy.table import Row, Table
+from astropy.utils.console import human_file_size
+from astroquery import log
+
+from .filenames import contained_path, filename_from_disposition, safe_filename
+from .unzip import DecompressError, decompress_file, decompressed_name, is_compressed
+
+try:  # POSIX only; elsewhere the per-file lock is skipped.
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+__all__ = ["MANIFEST_COLUMNS", "STATUSES", "FileJob", "download_file", "download_files",
+           "manifest_table"]
+
+#: Every status a manifest row can have.
+STATUSES = ("downloaded", "resumed", "skipped-existing", "error")
+
+#: Manifest columns, in order.
+MANIFEST_COLUMNS = ("archive_id", "product_id", "eso_category", "url", "local_path", "size",
+                    "status", "message", "http_status", "attempts")
+
+BLOCK_SIZE = 1 << 20
+
+#: Longest wait between two attempts, whatever Retry-After says.
+MAX_WAIT = 300.0
+
+# A name for files the server sends without Content-Disposition, by Content-Type.
+_EXTENSIONS = {"application/fits": "fits", "image/fits": "fits", "image/png": "png",
+               "image/jpeg": "jpg", "image/gif": "gif", "application/pdf": "pdf",
+               "application/x-tar": "tar", "application/gzip": "gz",
+               "application/x-gzip": "gz", "application/x-compress": "Z",
+               "text/plain": "txt", "application/json": "json"}
+
+
+@dataclasses.dataclass
+class FileJob:
+    """One file to download, as plain picklable values.
+
+    Parameters
+    ----------
+    archive_id : str
+        The file's archive id.
+    url : str
+        Where to GET it.
+    destination : str
+        The folder to put it in (must exist).
+    product_id, eso_category, extension : str
+        Carried into the manifest; ``extension`` (e.g. ``"FITS"``) also names
+        the file when the server sends no usable name.
+    headers : dict
+        Extra request headers (the Authorization header when logged in).
+        Never shown in the repr.
+    overwrite, continuation, unzip : bool
+        See `~astroquery_eso_ancillary.EsoClass.download_ancillary`.
+    timeout : float
+        Seconds for connecting and for each read.
+    max_retries : int
+        Retries after the first attempt.
+    backoff : float
+        First wait between attempts in seconds; doubles each time.
+    block_size : int
+        Bytes read and written at a time.
+
+    Examples
+    --------
+    >>> job = FileJob("ADP.1", "http://x/ADP.1", "/tmp", headers={"Authorization": "Bearer s"})
+    >>> "Bearer" in repr(job)
+    False
+    """
+
+    archive_id: str
+    url: str
+    destination: str
+    product_id: str = ""
+    eso_category: str = ""
+    extension: str = ""
+    headers: dict = dataclasses.field(default_factory=dict, repr=False)
+    overwrite: bool = False
+    continuation: bool = True
+    unzip: bool = False
+    timeout: float = 120.0
+    max_retries: int = 4
+    backoff: float = 0.5
+    block_size: int = BLOCK_SIZE
+
+    def row(self, **values):
+        """A manifest row for this job (as a dict), defaults for what is not given."""
+        row = {"archive_id": self.archive_id, "product_id": self.product_id,
+               "eso_category": self.eso_category, "url": self.url, "local_path": "",
+               "size": 0, "status": "error", "message": "", "http_status": 0,
+               "attempts": 0}
+        row.update(values)
+        return row
+
+
+# -- sessions ----------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _session():
+    # One session (one connection pool) per worker thread; requests.Session is not
+    # documented as thread-safe.
+    session = getattr(_local, "session", None)
+    if session is None:
+        from . import __name__ as package
+        session = requests.Session()
+        session.headers["User-Agent"] = f"{package} (python-requests/{requests.__version__})"
+        # Byte offsets must refer to the file itself, not to a compressed transfer.
+        session.headers["Accept-Encoding"] = "identity"
+        _local.session = session
+    return session
+
+
+# -- locking -----------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _target_lock(path):
+    """Hold an exclusive lock on ``path`` (created if needed, removed on release)."""
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            # The previous holder unlinks the file on release: if that happened while
+            # we waited, our lock is on an orphan; take a fresh one.
+            current = os.stat(path).st_ino
+        except FileNotFoundError:
+            current = None
+        except BaseException:
+            os.close(fd)
+            raise
+        if current == os.fstat(fd).st_ino:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+# -- one file ----------------------------------------------------------------------------
+
+# Failures of the transfer (worth a retry), as opposed to local I/O errors.
+_NETWORK_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, ConnectionError,
+                   TimeoutError)
+
+
+class _RetryError(Exception):
+    """This attempt failed in a way worth retrying (after ``wait`` seconds)."""
+
+    def __init__(self, message, *, status=0, wait=None, count=True):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.wait = wait
+        self.count = count
+
+
+class _FailError(Exception):
+    """This file cannot be downloaded; do not retry."""
+
+    def __init__(self, message, *, status=0):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class CancelledError(Exception):
+    """Raised inside a worker when the user interrupted the run."""
+
+
+def _describe(exc):
+    # Name the failure without the exception's text: requests texts can carry URLs
+    # and, for some errors, request details. The root cause's class is enough.
+    names = [type(exc).__name__]
+    cause = exc.__cause__ or exc.__context__
+    seen = 0
+    while cause is not None and seen < 5:
+        names.append(type(cause).__name__)
+        cause = cause.__cause__ or cause.__context__
+        seen += 1
+    text = names[0] if len(names) == 1 else f"{names[0]} ({names[-1]})"
+    if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, requests.RequestException):
+        text += f": {exc.strerror}"
+    return text
+
+
+def _retry_after(response):
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _content_range(value):
+    """Parse ``bytes START-END/TOTAL`` into (start, total); total None when ``*``."""
+    try:
+        unit, _, spec = value.strip().partition(" ")
+        span, _, total = spec.partition("/")
+        start = int(span.split("-")[0])
+        if unit.lower() != "bytes":
+            return None
+        return start, (None if total.strip() == "*" else int(total))
+    except (AttributeError, ValueError):
+        return None
+
+
+def _file_name(job, response):
+    proposed = filename_from_disposition(response.headers.get("Content-Disposition"))
+    name = safe_filename(proposed, fallback=None) if proposed else ""
+    if name:
+        return name
+    extension = (job.extension or "").lower()
+    if not extension:
+        ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        extension = _EXTENSIONS.get(ctype, "")
+    return safe_filename(f"{job.archive_id}.{extension}" if extension else job.archive_id)
+
+
+def _existing(job, final):
+    """The complete local file standing for ``final`` (itself or its decompressed form)."""
+    if final.is_file():
+        return final
+    if job.unzip and is_compressed(final.name):
+        plain = final.with_name(decompressed_name(final.name))
+        if plain.is_file():
+            return plain
+    return None
+
+
+def _expected_name(job):
+    # What ESO names a file (<archive_id>.<ext>), known before any request.
+    if not job.extension:
+        return None
+    return safe_filename(f"{job.archive_id}.{job.extension.lower()}")
+
+
+def _http_failure(job, response):
+    status = response.status_code
+    if status == 401:
+        if job.headers.get("Authorization"):
+            why = ("HTTP 401: access denied although logged in: the file is proprietary to "
+                   "a programme your ESO account cannot access, or the login has expired "
+                   "(call Eso.login() again).")
+        else:
+            why = ("HTTP 401: the file is proprietary; log in with Eso.login() first "
+                   "(then download_ancillary sends your token).")
+        return _FailError(why, status=status)
+    if status == 403:
+        return _FailError("HTTP 403: access to this file is forbidden for your account.",
+                     status=status)
+    if status == 404:
+        return _FailError("HTTP 404: the archive has no file with this id.", status=status)
+    if status == 429 or 500 <= status < 600:
+        return _RetryError(f"HTTP {status} from the server.", status=status,
+                      wait=_retry_after(response))
+    return _FailError(f"HTTP {status}: unexpected answer from the server.", status=status)
+
+
+def _attempt(job, part, progress):
+    """One request; returns (final_path, resumed) or raises _RetryError/_FailError/_SkipError."""
+    offset = part.stat().st_size if part.exists() else 0
+    headers = dict(job.headers)
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    destination = Path(job.destination)
+    with _session().get(job.url, headers=headers, stream=True,
+                        timeout=(job.timeout, job.timeout)) as response:
+        status = response.status_code
+        if status == 416 and offset:
+            # The part file is not a prefix the server can continue: start over.
+            part.unlink(missing_ok=True)
+            raise _RetryError("HTTP 416: the partial file could not be continued; restarting.",
+                         status=status, wait=0, count=False)
+        if status not in (200, 206):
+            raise _http_failure(job, response)
+        name = _file_name(job, response)
+        try:
+            final = contained_path(destination, name)
+        except ValueError as exc:
+            raise _FailError(str(exc), status=status) from None
+        ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype in ("text/html", "application/xhtml+xml") \
+                and not name.lower().endswith((".html", ".htm")):
+            raise _FailError(f"HTTP {status} but the server sent an HTML page ({ctype}) instead of "
+                        f"the file {name} (a login or error page?); nothing was saved.",
+                        status=status)
+        if not job.overwrite:
+            existing = _existing(job, final)
+            if existing is not None:
+                part.unlink(missing_ok=True)
+                raise _SkipError(existing)
+        total = None
+        if status == 206:
+            spec = _content_range(response.headers.get("Content-Range", ""))
+            if spec is None or spec[0] != offset:
+                part.unlink(missing_ok=True)
+                raise _RetryError("The server answered a Range request with the wrong piece; "
+                             "restarting.", status=status, wait=0)
+            total = spec[1]
+            mode = "ab"
+        else:
+            if offset:
+                log.debug(f"{job.archive_id}: the server ignored the Range request; "
+                          f"restarting from byte 0.")
+            offset = 0
+            mode = "wb"
+        length = response.headers.get("Content-Length")
+        if total is None and length is not None and length.isdigit():
+            total = offset + int(length)
+        received = offset
+        with open(part, mode) as out:
+            try:
+                for chunk in response.iter_content(chunk_size=job.block_size):
+                    out.write(chunk)
+                    received += len(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+            except _NETWORK_ERRORS as exc:
+                raise _RetryError(f"Connection lost after {received} of "
+                             f"{total if total is not None else '?'} bytes "
+                             f"({_describe(exc)}).", status=status) from None
+        if total is not None and received != total:
+            if received > total:
+                part.unlink(missing_ok=True)
+            raise _RetryError(f"Received {received} bytes where {total} were announced.",
+                         status=status)
+        os.replace(part, final)
+        return final, status == 206, status
+
+
+class _SkipError(Exception):
+    def __init__(self, path):
+        super().__init__(str(path))
+        self.path = path
+
+
+def download_file(job, progress=None):
+    """Download one file; return its manifest row as a dict. Never raises for HTTP or I/O.
+
+    Top-level and fed plain values, so any executor can run it, including
+    one that pickles it to another process or machine.
+
+    Parameters
+    ----------
+    job : FileJob
+    progress : callable, optional
+        Called with the number of bytes of each block received (from the
+        worker thread). It may raise `CancelledError` to stop the download, leaving
+        the part file to resume.
+
+    Returns
+    -------
+    dict
+        Keys of `MANIFEST_COLUMNS`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> job = FileJob("ADP.1", "http://127.0.0.1:9/none", tempfile.mkdtemp(), max_retries=0)
+    >>> download_file(job)["status"]
+    'error'
+    """
+    destination = Path(job.destination)
+    safe_id = safe_filename(job.archive_id)
+    part = destination / (safe_id + ".part")
+    try:
+        with _target_lock(destination / (safe_id + ".lock")):
+            return _download_locked(job, part, progress)
+    except CancelledError:
+        raise
+    except OSError as exc:
+        return job.row(message=f"Local file error in {destination}: {_describe(exc)}")
+
+
+def _download_locked(job, part, progress):
+    destination = Path(job.destination)
+    if not job.overwrite:
+        expected = _expected_name(job)
+        existing = _existing(job, destination / expected) if expected else None
+        if existing is not None:
+            return job.row(local_path=str(existing), size=existing.stat().st_size,
+                           status="skipped-existing",
+                           message="A complete file of this name was already there.")
+    if not job.continuation:
+        part.unlink(missing_ok=True)
+    attempts = 0
+    failures = 0
+    resumed = False
+    while True:
+        attempts += 1
+        try:
+            final, was_resumed, status = _attempt(job, part, progress)
+            resumed = resumed or was_resumed
+            break
+        except _SkipError as skip:
+            return job.row(local_path=str(skip.path), size=skip.path.stat().st_size,
+                           status="skipped-existing", attempts=attempts,
+                           message="A complete file of this name was already there.")
+        except _FailError as fail:
+            return job.row(message=fail.message, http_status=fail.status, attempts=attempts)
+        except _RetryError as retry:
+            failure, status, wait = retry.message, retry.status, retry.wait
+            counted = retry.count
+        except _NETWORK_ERRORS as exc:
+            failure, status, wait, counted = f"Request failed: {_describe(exc)}.", 0, None, True
+        if counted:
+            failures += 1
+        if failures > job.max_retries or attempts > job.max_retries + 3:
+            kept = " The partial file is kept for a later resume." if part.exists() else ""
+            return job.row(message=f"Gave up after {attempts} attempts: {failure}{kept}",
+                           http_status=status, attempts=attempts)
+        if wait is None:
+            wait = job.backoff * 2 ** (failures - 1)
+        time.sleep(min(wait, MAX_WAIT))
+    row = job.row(local_path=str(final), size=final.stat().st_size,
+                  status="resumed" if resumed else "downloaded", http_status=status,
+                  attempts=attempts)
+    if job.unzip and is_compressed(final.name):
+        try:
+            plain = decompress_file(final)
+        except DecompressError as exc:
+            row.update(status="error", message=f"Downloaded, but not decompressed: {exc}")
+        else:
+            row.update(local_path=str(plain), size=plain.stat().st_size)
+    return row
+
+
+# -- many files --------------------------------------------------------------------------
+
+class _Progress:
+    """One aggregate line (files and bytes), redrawn from the main thread.
+
+    A carriage return redraws it in place in a terminal and in a Jupyter
+    notebook alike; nothing is drawn when disabled.
+    """
+
+    def __init__(self, nfiles, *, enabled, stream=None, expected_bytes=None):
+        self.nfiles = nfiles
+        self.enabled = enabled
+        self.stream = stream or sys.stdout
+        self.expected = expected_bytes
+        self.files = 0
+        self.bytes = 0
+        self._lock = threading.Lock()
+        self._start = time.monotonic()
+        self._cancel = threading.Event()
+
+    def add(self, nbytes):
+        if self._cancel.is_set():
+            raise CancelledError()
+        with self._lock:
+            self.bytes += nbytes
+
+    def cancel(self):
+        self._cancel.set()
+
+    def draw(self, final=False):
+        if not self.enabled:
+            return
+        elapsed = max(time.monotonic() - self._start, 1e-6)
+        width = 30
+        frac = self.files / self.nfiles if self.nfiles else 1.0
+        fill = int(width * frac)
+        bar = "=" * fill + (">" if fill < width else "") + " " * max(0, width - fill - 1)
+        size = human_file_size(self.bytes).strip()
+        if self.expected:
+            size += f"/~{human_file_size(self.expected).strip()}"
+        rate = human_file_size(self.bytes / elapsed).strip()
+        self.stream.write(f"\r|{bar}| {self.files}/{self.nfiles} files, {size}, {rate}/s  ")
+        if final:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def download_files(jobs, *, executor=None, max_workers=4, progress=True,
+                   expected_bytes=None):
+    """Run many `FileJob` and return their manifest rows, in the order given.
+
+    Parameters
+    ----------
+    jobs : list of FileJob
+    executor : `concurrent.futures.Executor`, optional
+        Runs `download_file`; default a thread pool of ``max_workers``
+        threads, shut down afterwards (a given executor is left running).
+    max_workers : int, optional
+        Size of the default thread pool.
+    progress : bool, optional
+        Draw the aggregate progress line.
+    expected_bytes : int, optional
+        Estimated total, shown next to the bytes received.
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> download_files([], progress=False)
+    []
+    """
+    if not jobs:
+        return []
+    own = executor is None
+    if own:
+        executor = ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(jobs))),
+                                      thread_name_prefix="eso-download")
+    bar = _Progress(len(jobs), enabled=progress, expected_bytes=expected_bytes)
+    # Byte counts travel only within this process: other executors report per file.
+    callback = bar.add if isinstance(executor, ThreadPoolExecutor) else None
+    rows = [None] * len(jobs)
+    futures = {executor.submit(download_file, job, callback): i for i, job in enumerate(jobs)}
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = futures[future]
+                job = jobs[index]
+                try:
+                    rows[index] = future.result()
+                except Exception as exc:  # a lost worker, a bug: still one row
+                    rows[index] = job.row(message=f"Unexpected failure: {_describe(exc)}")
+                bar.files += 1
+                if callback is None:
+                    bar.bytes += rows[index]["size"]
+            bar.draw()
+        bar.draw(final=True)
+    except BaseException:
+        bar.cancel()
+        for future in pending:
+            future.cancel()
+        raise
+    finally:
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
+    return rows
+
+
+def manifest_table(rows):
+    """Build the manifest Table from rows (dicts with the `MANIFEST_COLUMNS` keys).
+
+    Examples
+    --------
+    >>> t = manifest_table([])
+    >>> t.colnames[:3], t["size"].unit
+    (['archive_id', 'product_id', 'eso_category'], Unit("byte"))
+    """
+    columns = {name: [row[name] for row in rows] for name in MANIFEST_COLUMNS}
+    dtypes = {"size": "i8", "http_status": "i4", "attempts": "i4"}
+    table = Table([Table.Column(columns[name], name=name, dtype=dtypes.get(name, str))
+                   if rows else Table.Column([], name=name, dtype=dtypes.get(name, str))
+                   for name in MANIFEST_COLUMNS])
+    table["size"].unit = u.byte
+    table["size"].description = "Bytes on disk (after decompression when unzip=True)"
+    table["status"].description = "One of: " + ", ".join(STATUSES)
+    table["message"].description = "Why, for every status but 'downloaded'"
+    return table
+
+
+def summarize(rows):
+    """Log one line with the counts of each status; errors at WARNING level."""
+    counts = {status: 0 for status in STATUSES}
+    for row in rows:
+        counts[row["status"]] += 1
+    text = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    if counts["error"]:
+        log.warning(f"{counts['error']} of {len(rows)} files failed ({text}); see the "
+                    f"manifest's 'message' column.")
+    else:
+        log.info(f"Download finished: {text or 'nothing to do'}.")
+    return counts
+
+
+def progress_enabled(progress):
+    """Whether to draw progress: asked for, and astroquery's log level is INFO or lower."""
+    return bool(progress) and log.getEffectiveLevel() <= logging.INFO
+
+
+def estimate_bytes(sizes_kb):
+    """Sum estimated sizes in kB into bytes; None if any is unknown."""
+    total = 0
+    for value in sizes_kb:
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None
+        if not math.isfinite(value) or value < 0:
+            return None
+        total += value * 1024
+    return int(total)
+
+
+# -- turning the user's input into jobs --------------------------------------------------
+
+# ESO archive ids: letters, digits and . : _ + - (no separators, no "..").
+_ARCHIVE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]{0,199}$")
+
+
+def check_archive_id(value):
+    """Return an archive id after checking it can safely go into a download URL.
+
+    Examples
+    --------
+    >>> check_archive_id("ADP.2016-06-01T14:07:30.137")
+    'ADP.2016-06-01T14:07:30.137'
+    """
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        raise TypeError(f"An archive id must be a string, got {type(value).__name__}: "
+                        f"{value!r}")
+    text = value.strip()
+    if not _ARCHIVE_ID_RE.match(text) or ".." in text:
+        raise ValueError(f"Invalid archive id {value!r}: expected an ESO file id such as "
+                         f"'ADP.2016-06-01T14:07:30.137' (letters, digits and . : _ + -).")
+    return text
+
+
+def check_options(*, destination, overwrite, continuation, max_workers, executor, unzip,
+                  progress, authenticated, timeout, max_retries):
+    """Check the options of ``download_ancillary``; raise TypeError/ValueError naming one."""
+    if destination is not None and not isinstance(destination, (str, os.PathLike)):
+        raise TypeError(f"destination must be a folder path (str or Path), got "
+                        f"{type(destination).__name__}: {destination!r}")
+    for name, value in (("overwrite", overwrite), ("continuation", continuation),
+                        ("unzip", unzip), ("progress", progress)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+    if authenticated is not None and not isinstance(authenticated, (bool, np.bool_)):
+        raise TypeError(f"authenticated must be None, True or False, got {authenticated!r}")
+    if max_workers is not None and (isinstance(max_workers, bool)
+                                    or not isinstance(max_workers, (int, np.integer))
+                                    or max_workers < 1):
+        raise ValueError(f"max_workers must be a positive integer, got {max_workers!r}")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"executor must be a concurrent.futures.Executor (something with "
+                        f"submit()), got {type(executor).__name__}")
+    if executor is not None and max_workers is not None:
+        raise ValueError("Give either executor or max_workers, not both (the executor "
+                         "decides how many workers run).")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, Real)
+                                or not timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if max_retries is not None and (isinstance(max_retries, bool)
+                                    or not isinstance(max_retries, (int, np.integer))
+                                    or max_retries < 0):
+        raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+
+
+def prepare_destination(destination):
+    """Create the destination folder if needed and return it as an absolute Path."""
+    path = Path(destination).expanduser().absolute()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"destination {str(path)!r} exists and is not a folder.")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _cell(row, name):
+    if name not in row.colnames:
+        return ""
+    value = row[name]
+    if value is np.ma.masked or (np.ma.isMaskedArray(value) and value.mask.all()):
+        return ""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value).strip()
+
+
+def _check_url(url, archive_id):
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValueError(f"access_url of {archive_id!r} is not an http(s) URL: {url!r}")
+    return url
+
+
+def file_entries(files, *, download_url):
+    """List the files to fetch as dicts (archive_id, url, product_id, eso_category,
+    extension, estsize_kb), duplicates dropped, order kept.
+
+    ``files`` is a Table (or Row) with an ``archive_id`` column (``access_url``,
+    ``product_id``, ``eso_category``, ``extension``, ``access_estsize`` used when
+    present), or archive ids (str, list, Column).
+
+    Examples
+    --------
+    >>> [e["url"] for e in file_entries("ADP.1999-01-01T00:00:00.001", download_url="https://x/")]
+    ['https://x/ADP.1999-01-01T00:00:00.001']
+    """
+    if isinstance(files, Row):
+        files = files.table[files.index:files.index + 1]
+    entries = []
+    if isinstance(files, Table):
+        if "archive_id" not in files.colnames:
+            hint = ""
+            if any(name in files.colnames for name in ("product_id", "dp_id", "DP.ID")):
+                hint = (" For a table of products, pass categories= (e.g. 'ANCILLARY.*') "
+                        "to download their files.")
+            raise ValueError("A table of files needs an 'archive_id' column; it has "
+                             f"{', '.join(files.colnames) or 'no columns'}.{hint}")
+        for row in files:
+            archive_id = _cell(row, "archive_id")
+            if not archive_id:
+                raise ValueError(f"Row {row.index} of the table has no archive_id.")
+            archive_id = check_archive_id(archive_id)
+            url = _cell(row, "access_url")
+            url = _check_url(url, archive_id) if url else \
+                download_url + quote(archive_id, safe=":.+-_")
+            entries.append({"archive_id": archive_id, "url": url,
+                            "product_id": _cell(row, "product_id"),
+                            "eso_category": _cell(row, "eso_category"),
+                            "extension": _cell(row, "extension"),
+                            "estsize_kb": _cell(row, "access_estsize") or None})
+    else:
+        if isinstance(files, (str, bytes)):
+            files = [files]
+        elif files is None or isinstance(files, dict) or not hasattr(files, "__iter__"):
+            raise TypeError("files must be a Table with an archive_id column, an archive id "
+                            f"or a list of archive ids, not {type(files).__name__}.")
+        for value in files:
+            archive_id = check_archive_id(value)
+            entries.append({"archive_id": archive_id,
+                            "url": download_url + quote(archive_id, safe=":.+-_"),
+                            "product_id": "", "eso_category": "", "extension": "",
+                            "estsize_kb": None})
+    unique = {}
+    for entry in entries:
+        unique.setdefault(entry["archive_id"], entry)
+    if len(unique) < len(entries):
+        log.info(f"{len(entries) - len(unique)} repeated file(s) will be downloaded once.")
+    return list(unique.values())
+
+
+def filter_categories(files, categories):
+    """Keep the rows of a file Table whose eso_category matches ``categories``."""
+    from .adql import compile_patterns
+
+    if "eso_category" not in files.colnames:
+        raise ValueError("categories= needs an 'eso_category' column in the files table; it "
+                         f"has {', '.join(files.colnames)}.")
+    patterns = compile_patterns(categories, what="categories")
+    keep = [patterns.match(_cell(row, "eso_category")) for row in files]
+    return files[np.array(keep, dtype=bool)] if len(files) else files
