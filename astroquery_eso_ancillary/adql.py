@@ -1,0 +1,654 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""
+Pure ADQL building for the ancillary-file queries: quoting, identifier and
+product-id checks, shell-style patterns, ``column_filters`` parsing and cones.
+
+Nothing here does I/O. Every user value that reaches a query passes through
+one of these functions: it is either validated against a strict shape
+(identifiers, product ids, numbers) or rendered as a quoted string literal.
+
+ADQL has no ``ESCAPE`` clause, so a literal ``_`` or ``%`` inside a wildcard
+pattern cannot be matched exactly by ``LIKE``. Such patterns are sent as a
+``LIKE`` selecting a superset and refined exactly on the client
+(`PatternSet.needs_refinement`, `PatternSet.match`).
+"""
+import difflib
+import math
+import numbers
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "ID_SHAPE", "OBSCORE", "PRODUCT_FILES", "FileQuery", "Filter", "Pattern", "PatternSet",
+    "as_product_ids", "check_identifier", "check_product_id", "check_top", "chunked",
+    "column_kind", "compile_patterns", "cone_condition", "in_condition", "number",
+    "parse_filter", "quote", "select",
+]
+
+PRODUCT_FILES = "phase3v2.product_files"
+OBSCORE = "ivoa.ObsCore"
+
+#: The shape of an ESO product or file id: ``ADP.2024-03-19T05:58:04.407``.
+ID_SHAPE = r"^[A-Z][A-Z0-9_]*\.\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?$"
+_ID_RE = re.compile(ID_SHAPE)
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# Collection and instrument names: "MUSE", "195.B-0283", "GOODS_FORS2", "VPHASplus".
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-/ *?]+$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+#: Column names under which a table of products carries the product id.
+PRODUCT_ID_COLUMNS = ("product_id", "dp_id", "DP.ID")
+
+
+def quote(value):
+    """Render a string as an ADQL string literal (single quotes, ``'`` doubled).
+
+    Examples
+    --------
+    >>> quote("O'Brien")
+    "'O''Brien'"
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"Expected a string to quote, got {type(value).__name__}: {value!r}")
+    if _CONTROL_RE.search(value):
+        raise ValueError(f"Control characters are not accepted in query values: {value!r}")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def number(value):
+    """Render a real number as an ADQL numeric literal.
+
+    Examples
+    --------
+    >>> number(3), number(0.5)
+    ('3', '0.5')
+    """
+    if isinstance(value, bool) or not _is_real(value):
+        raise TypeError(f"Expected a number, got {type(value).__name__}: {value!r}")
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"Expected a finite number, got {value!r}")
+    return repr(value)
+
+
+def _is_real(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, (str, bytes))
+
+
+def check_identifier(name, known=None, *, what="column"):
+    """Validate a column name and return it as the table spells it.
+
+    Parameters
+    ----------
+    name : str
+        Letters, digits and ``_``, starting with a letter.
+    known : iterable of str, optional
+        The table's columns; the match is case-insensitive (as ADQL's for
+        unquoted names) and the table's spelling is returned.
+    what : str
+        What the name is, for the error message.
+
+    Examples
+    --------
+    >>> check_identifier("Eso_Category", ["product_id", "eso_category"])
+    'eso_category'
+    """
+    if not isinstance(name, str) or not _IDENTIFIER_RE.match(name):
+        raise ValueError(f"Invalid {what} name {name!r}: use letters, digits and '_', "
+                         "starting with a letter.")
+    if known is None:
+        return name
+    by_lower = {k.lower(): k for k in known}
+    if name.lower() in by_lower:
+        return by_lower[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=5, cutoff=0.6)
+    hint = (" Did you mean: " + ", ".join(by_lower[c] for c in close) + "?") if close else ""
+    raise ValueError(f"Unknown {what} {name!r}.{hint} Known: {', '.join(sorted(known))}.")
+
+
+def check_product_id(value):
+    """Return a product id after checking it against ESO's id shape.
+
+    Examples
+    --------
+    >>> check_product_id(" ADP.2024-03-19T05:58:04.407 ")
+    'ADP.2024-03-19T05:58:04.407'
+    """
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str):
+        raise TypeError(f"A product id must be a string, got {type(value).__name__}: "
+                        f"{value!r}")
+    text = value.strip()
+    if not _ID_RE.match(text):
+        raise ValueError(f"Invalid product id {value!r}: expected an ESO id such as "
+                         f"'ADP.2024-03-19T05:58:04.407' (pattern {ID_SHAPE}).")
+    return text
+
+
+def as_product_ids(products):
+    """Turn a str, list, Column or Table of products into a list of unique ids.
+
+    Order is kept; repeated ids are dropped. A table must have a
+    ``product_id``, ``dp_id`` or ``DP.ID`` column.
+
+    Examples
+    --------
+    >>> as_product_ids(["ADP.2024-03-19T05:58:04.407", "ADP.2024-03-19T05:58:04.407"])
+    ['ADP.2024-03-19T05:58:04.407']
+    """
+    if products is None:
+        raise ValueError("No product ids given.")
+    colnames = getattr(products, "colnames", None)
+    if colnames is not None:  # a Table
+        for name in PRODUCT_ID_COLUMNS:
+            if name in colnames:
+                products = products[name]
+                break
+        else:
+            raise ValueError("A table of products needs a column named one of "
+                             f"{', '.join(PRODUCT_ID_COLUMNS)}; it has {', '.join(colnames)}.")
+    if isinstance(products, (str, bytes)):
+        products = [products]
+    elif isinstance(products, dict) or not hasattr(products, "__iter__"):
+        raise TypeError("product ids must be a str, a list of str, a Column or a Table, "
+                        f"not {type(products).__name__}.")
+    if getattr(products, "mask", None) is not None and getattr(products.mask, "any", bool)():
+        raise ValueError("The product ids contain masked (missing) values.")
+    ids, bad = [], []
+    for value in products:
+        if isinstance(value, str | bytes):
+            try:
+                ids.append(check_product_id(value))
+                continue
+            except ValueError:
+                pass
+        bad.append(value)
+    if bad:
+        shown = ", ".join(repr(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise ValueError(f"Invalid product id(s) ({len(bad)}): {shown}. Expected ESO ids "
+                         f"such as 'ADP.2024-03-19T05:58:04.407' (pattern {ID_SHAPE}).")
+    if not ids:
+        raise ValueError("No product ids given (the list is empty).")
+    return list(dict.fromkeys(ids))
+
+
+def chunked(items, size):
+    """Split a list into lists of at most ``size`` items.
+
+    Examples
+    --------
+    >>> chunked([1, 2, 3], 2)
+    [[1, 2], [3]]
+    """
+    size = int(size)
+    if size < 1:
+        raise ValueError(f"The chunk size must be at least 1, got {size}.")
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def in_condition(column, values):
+    """``column = 'a'`` or ``column IN ('a', 'b')`` for string values.
+
+    Examples
+    --------
+    >>> in_condition("product_id", ["A", "B"])
+    "product_id IN ('A', 'B')"
+    """
+    values = list(values)
+    if len(values) == 1:
+        return f"{column} = {quote(values[0])}"
+    return f"{column} IN ({', '.join(quote(v) for v in values)})"
+
+
+def check_top(top):
+    """Validate ``top`` (None or a positive int).
+
+    Examples
+    --------
+    >>> check_top(5)
+    5
+    """
+    if top is None:
+        return None
+    if isinstance(top, bool) or not isinstance(top, numbers.Integral):
+        raise TypeError(f"top must be a positive int, got {top!r}.")
+    top = int(top)
+    if top < 1:
+        raise ValueError(f"top must be a positive int, got {top}.")
+    return top
+
+
+# -- shell-style patterns ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One exact value or shell-style wildcard (``*`` any run, ``?`` one character)."""
+
+    text: str
+
+    @property
+    def is_wildcard(self):
+        return "*" in self.text or "?" in self.text
+
+    @property
+    def matches_everything(self):
+        return set(self.text) == {"*"}
+
+    @property
+    def like(self):
+        """The ADQL LIKE pattern: a superset when the text has a literal ``_`` or ``%``."""
+        out = []
+        for char in self.text:
+            if char == "*":
+                out.append("%")
+            elif char in "?%":
+                # '%' cannot be escaped in ADQL; '_' (one any character) covers it.
+                out.append("_")
+            else:
+                out.append(char)
+        return "".join(out)
+
+    @property
+    def like_is_exact(self):
+        return "_" not in self.text and "%" not in self.text
+
+    @property
+    def regex(self):
+        parts = []
+        for char in self.text:
+            if char == "*":
+                parts.append(".*")
+            elif char == "?":
+                parts.append(".")
+            else:
+                parts.append(re.escape(char))
+        return re.compile("".join(parts) + r"\Z", re.DOTALL)
+
+
+class PatternSet:
+    """Values a column may take: exact values and wildcards, combined with OR.
+
+    Examples
+    --------
+    >>> ps = compile_patterns("ES_SFLA_*", what="original_filename")
+    >>> ps.condition("original_filename")
+    "original_filename LIKE 'ES_SFLA_%'"
+    >>> ps.needs_refinement, ps.match("ES_SFLAB_1.fits"), ps.match("ES_SFLA_1.fits")
+    (True, False, True)
+    """
+
+    def __init__(self, patterns, what):
+        self.patterns = tuple(patterns)
+        self.what = what
+
+    @property
+    def matches_everything(self):
+        return any(p.matches_everything for p in self.patterns)
+
+    @property
+    def needs_refinement(self):
+        """True when the LIKE sent to the service selects more than the patterns."""
+        if self.matches_everything:
+            return False
+        return any(p.is_wildcard and not p.like_is_exact for p in self.patterns)
+
+    def condition(self, column):
+        """The ADQL condition on ``column``, or None when every value matches."""
+        if self.matches_everything:
+            return None
+        exact = [p.text for p in self.patterns if not p.is_wildcard]
+        parts = [in_condition(column, exact)] if exact else []
+        parts += [f"{column} LIKE {quote(p.like)}" for p in self.patterns if p.is_wildcard]
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    def match(self, value):
+        """Exact, case-sensitive test of one value against the patterns."""
+        if value is None or not isinstance(value, str):
+            return False
+        return any(p.regex.match(value) for p in self.patterns)
+
+    def __repr__(self):
+        return f"<PatternSet {self.what}: {[p.text for p in self.patterns]}>"
+
+
+def compile_patterns(value, *, what, names=False, split_commas=False):
+    """Check a pattern argument (str or list of str) and return a `PatternSet`.
+
+    Parameters
+    ----------
+    value : str or list of str
+        Exact values and/or shell-style wildcards (``*``, ``?``).
+    what : str
+        The argument's name, for error messages.
+    names : bool
+        Also require the characters of a collection or instrument name
+        (letters, digits, ``_ . + - /`` and spaces).
+    split_commas : bool
+        Split strings on commas, as astroquery does for survey names.
+
+    Examples
+    --------
+    >>> compile_patterns(["ANCILLARY.PREVIEW", "ANCILLARY.README"],
+    ...                  what="categories").condition("eso_category")
+    "eso_category IN ('ANCILLARY.PREVIEW', 'ANCILLARY.README')"
+    """
+    items = [value] if isinstance(value, str) else value
+    if items is None or not hasattr(items, "__iter__") or isinstance(items, dict | bytes):
+        raise TypeError(f"{what} must be a str or a list of str, got {value!r}.")
+    texts = []
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"{what} must contain strings, got {item!r}.")
+        pieces = item.split(",") if split_commas else [item]
+        for piece in pieces:
+            piece = piece.strip() if split_commas else piece
+            if not piece:
+                raise ValueError(f"Empty value in {what}: {value!r}.")
+            if _CONTROL_RE.search(piece):
+                raise ValueError(f"Control characters are not accepted in {what}: {piece!r}.")
+            if names and not _NAME_RE.match(piece):
+                raise ValueError(f"Invalid name in {what}: {piece!r}. Use letters, digits, "
+                                 "'_', '.', '+', '-', '/', spaces and the wildcards '*', '?'.")
+            texts.append(piece)
+    if not texts:
+        raise ValueError(f"{what} is empty.")
+    return PatternSet([Pattern(t) for t in dict.fromkeys(texts)], what)
+
+
+# -- column_filters ----------------------------------------------------------------
+
+_FILTER_FORMS = (
+    "a bare value (means = 'value'), a number, a list (means IN), or a string starting "
+    "with an operator: '< 3', '>= 2.5', '= x', '!= x', '<> x', \"like 'X%'\", "
+    "\"not like 'X%'\", \"in ('A', 'B')\", \"not in ('A', 'B')\", 'between 1 and 2', "
+    "'not between 1 and 2', 'is null', 'is not null'")
+
+_WORD_OP_RE = re.compile(r"^(not\s+between|not\s+like|not\s+in|between|like|in)(?=[\s('])",
+                         re.IGNORECASE)
+_NULL_OP_RE = re.compile(r"^is\s+(not\s+)?null$", re.IGNORECASE)
+_CMP_OP_RE = re.compile(r"^(<=|>=|<>|!=|=|<|>)")
+_TOKEN_RE = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<punct>[(),])|(?P<word>[^\s(),']+))")
+
+
+@dataclass(frozen=True)
+class _Literal:
+    text: str
+    quoted: bool  # written in quotes by the user: always a string
+
+    @property
+    def is_number(self):
+        return not self.quoted and bool(_NUMBER_RE.match(self.text))
+
+    def render(self, kind, name):
+        if kind == "number":
+            if not self.is_number:
+                raise ValueError(f"column_filters[{name!r}]: column {name} is numeric; "
+                                 f"{self.text!r} is not a number.")
+            return self.text
+        if kind is None and self.is_number:
+            return self.text
+        return quote(self.text)
+
+
+def column_kind(datatype):
+    """``"string"``, ``"number"`` or None from a TAP_SCHEMA datatype.
+
+    Examples
+    --------
+    >>> column_kind("adql:VARCHAR"), column_kind("double"), column_kind("timestamp")
+    ('string', 'number', None)
+    """
+    if not datatype:
+        return None
+    base = str(datatype).lower().removeprefix("adql:").strip()
+    if base in ("char", "varchar", "unicodechar", "clob", "string", "text"):
+        return "string"
+    if base in ("short", "int", "integer", "long", "bigint", "smallint", "float", "double",
+                "real", "unsignedbyte", "double precision", "numeric", "decimal"):
+        return "number"
+    return None
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A parsed ``column_filters`` entry: an operator and its literals."""
+
+    column: str
+    op: str  # "=", "<>", "<", "<=", ">", ">=", "LIKE", "NOT LIKE", "IN", "NOT IN",
+    #          "BETWEEN", "NOT BETWEEN", "IS NULL", "IS NOT NULL"
+    literals: tuple
+
+    def render(self, column_sql, kind=None):
+        """The ADQL condition, with literals re-quoted (never the user's text)."""
+        lits = [lit.render(kind, self.column) for lit in self.literals]
+        if self.op in ("IS NULL", "IS NOT NULL"):
+            return f"{column_sql} {self.op}"
+        if self.op in ("IN", "NOT IN"):
+            return f"{column_sql} {self.op} ({', '.join(lits)})"
+        if self.op in ("BETWEEN", "NOT BETWEEN"):
+            return f"{column_sql} {self.op} {lits[0]} AND {lits[1]}"
+        return f"{column_sql} {self.op} {lits[0]}"
+
+
+def _bad_filter(column, spec, why):
+    return ValueError(f"column_filters[{column!r}] = {spec!r}: {why}. Accepted forms: "
+                      f"{_FILTER_FORMS}.")
+
+
+def _tokens(column, spec, text):
+    out, pos = [], 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _TOKEN_RE.match(text, pos)
+        if not m or m.end() == pos:
+            raise _bad_filter(column, spec, f"cannot read {text[pos:]!r} (unbalanced quote?)")
+        pos = m.end()
+        if m.group("str") is not None:
+            out.append(_Literal(m.group("str")[1:-1].replace("''", "'"), True))
+        elif m.group("punct") is not None:
+            out.append(m.group("punct"))
+        else:
+            out.append(_Literal(m.group("word"), False))
+    return out
+
+
+def _python_literal(column, spec, value):
+    if isinstance(value, str):
+        return _Literal(value, True)
+    if isinstance(value, bool) or not _is_real(value):
+        raise _bad_filter(column, spec, f"unsupported value {value!r}")
+    return _Literal(number(value), False)
+
+
+def parse_filter(column, spec):
+    """Parse one ``column_filters`` value in astroquery's operator syntax.
+
+    Parameters
+    ----------
+    column : str
+        The column (already validated).
+    spec : str, number, list or None
+        ``"< 3"``, ``"like 'X%'"``, ``"in ('A','B')"``, ``"between 1 and 2"``,
+        ``"is null"``, a bare value (``= 'value'``), a number (``= number``),
+        a list (``IN``) or None (``IS NULL``).
+
+    Examples
+    --------
+    >>> parse_filter("s_ra", "between 10 and 20").render("s_ra")
+    's_ra BETWEEN 10 AND 20'
+    >>> parse_filter("target_name", "x' OR '1'='1").render("target_name")
+    "target_name = 'x'' OR ''1''=''1'"
+    """
+    if spec is None:
+        return Filter(column, "IS NULL", ())
+    if isinstance(spec, list | tuple | set | frozenset):
+        if not spec:
+            raise _bad_filter(column, spec, "the list is empty")
+        return Filter(column, "IN", tuple(_python_literal(column, spec, v) for v in spec))
+    if not isinstance(spec, str):
+        return Filter(column, "=", (_python_literal(column, spec, spec),))
+    text = spec.strip()
+    if not text:
+        raise _bad_filter(column, spec, "empty filter")
+    if _NULL_OP_RE.match(text):
+        return Filter(column, "IS NOT NULL" if "not" in text.lower() else "IS NULL", ())
+    m = _WORD_OP_RE.match(text)
+    if m:
+        op = " ".join(m.group(1).upper().split())
+        toks = _tokens(column, spec, text[m.end():])
+        return Filter(column, op, _word_operands(column, spec, op, toks))
+    m = _CMP_OP_RE.match(text)
+    if m:
+        op = {"!=": "<>"}.get(m.group(1), m.group(1))
+        toks = _tokens(column, spec, text[m.end():])
+        if len(toks) != 1 or not isinstance(toks[0], _Literal):
+            raise _bad_filter(column, spec, f"'{m.group(1)}' takes exactly one value "
+                              "(quote values containing spaces)")
+        return Filter(column, op, (toks[0],))
+    # No operator: the whole text is the value, as in astroquery.
+    if len(text) >= 2 and text[0] == "'" and text[-1] == "'":
+        toks = _tokens(column, spec, text)
+        if len(toks) == 1 and isinstance(toks[0], _Literal) and toks[0].quoted:
+            return Filter(column, "=", (toks[0],))
+    return Filter(column, "=", (_Literal(text, True),))
+
+
+def _word_operands(column, spec, op, toks):
+    lits = [t for t in toks if isinstance(t, _Literal)]
+    if op in ("LIKE", "NOT LIKE"):
+        if len(toks) != 1 or not lits:
+            raise _bad_filter(column, spec, f"{op} takes one pattern, e.g. \"like 'X%'\"")
+        return (_Literal(lits[0].text, True),)
+    if op in ("IN", "NOT IN"):
+        ok = (len(toks) >= 3 and toks[0] == "(" and toks[-1] == ")"
+              and all(isinstance(t, _Literal) for t in toks[1:-1:2])
+              and all(t == "," for t in toks[2:-1:2]) and len(toks) % 2 == 1)
+        if not ok:
+            raise _bad_filter(column, spec, f"{op} takes a parenthesised list, "
+                              "e.g. \"in ('A', 'B')\"")
+        return tuple(toks[1:-1:2])
+    # BETWEEN / NOT BETWEEN
+    ok = (len(toks) == 3 and all(isinstance(t, _Literal) for t in toks)
+          and not toks[1].quoted and toks[1].text.lower() == "and")
+    if not ok:
+        raise _bad_filter(column, spec, f"{op} takes two values, e.g. 'between 1 and 2'")
+    return (toks[0], toks[2])
+
+
+# -- cones and queries -------------------------------------------------------------
+
+
+def _degrees(value, name):
+    if value is None:
+        raise ValueError(f"{name} is missing: give cone_ra, cone_dec and cone_radius "
+                         "together, or none of them.")
+    if hasattr(value, "to_value"):  # Quantity, Angle
+        try:
+            value = value.to_value("deg")
+        except Exception as exc:
+            raise ValueError(f"{name} must be an angle, got {value!r}.") from exc
+    if isinstance(value, bool) or not _is_real(value):
+        raise TypeError(f"{name} must be a number of degrees or an angle, got {value!r}.")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}.")
+    return value
+
+
+def cone_condition(ra, dec, radius, *, region="s_region"):
+    """The ADQL condition for products whose footprint meets a cone.
+
+    ``INTERSECTS(s_region, CIRCLE('ICRS', ra, dec, radius)) = 1`` (ICRS,
+    degrees), as ESO's own examples write it on ``ivoa.ObsCore``.
+
+    Examples
+    --------
+    >>> cone_condition(10, -20.5, 0.1)
+    "INTERSECTS(s_region, CIRCLE('ICRS', 10.0, -20.5, 0.1)) = 1"
+    """
+    ra = _degrees(ra, "cone_ra")
+    dec = _degrees(dec, "cone_dec")
+    radius = _degrees(radius, "cone_radius")
+    if not 0 <= ra <= 360:
+        raise ValueError(f"cone_ra must be within [0, 360] degrees, got {ra}.")
+    if not -90 <= dec <= 90:
+        raise ValueError(f"cone_dec must be within [-90, 90] degrees, got {dec}.")
+    if not 0 < radius <= 180:
+        raise ValueError(f"cone_radius must be within (0, 180] degrees, got {radius}.")
+    return (f"INTERSECTS({region}, CIRCLE('ICRS', {number(ra)}, {number(dec)}, "
+            f"{number(radius)})) = 1")
+
+
+def select(columns, source, where=(), *, top=None, count=False, group_by=None,
+           order_by=None, descending=True):
+    """Assemble a SELECT statement from already validated parts.
+
+    Examples
+    --------
+    >>> select(["product_id"], "phase3v2.product_files", ["eso_category = 'X'"], top=2)
+    "SELECT TOP 2 product_id FROM phase3v2.product_files WHERE eso_category = 'X'"
+    """
+    head = "SELECT" if top is None else f"SELECT TOP {check_top(top)}"
+    query = f"{head} {'COUNT(*)' if count else ', '.join(columns)} FROM {source}"
+    where = [w for w in where if w]
+    if where:
+        query += " WHERE " + " AND ".join(where)
+    if group_by:
+        query += " GROUP BY " + ", ".join(group_by)
+    if order_by and not count:
+        query += f" ORDER BY {order_by} {'DESC' if descending else 'ASC'}"
+    return query
+
+
+@dataclass(frozen=True)
+class FileQuery:
+    """A selection on ``phase3v2.product_files`` (alias ``f``), joined to
+    ``ivoa.ObsCore`` (alias ``o``) when it needs product properties.
+
+    Rendered once per chunk of product ids. All parts must already be
+    validated (qualified column names) or rendered by this module.
+
+    Examples
+    --------
+    >>> q = FileQuery(("f.archive_id",), ("f.eso_category LIKE 'ANCILLARY.%'",), top=3)
+    >>> q.render(["ADP.2024-03-19T05:58:04.407"])  # doctest: +NORMALIZE_WHITESPACE
+    "SELECT TOP 3 f.archive_id FROM phase3v2.product_files AS f WHERE
+     f.eso_category LIKE 'ANCILLARY.%' AND f.product_id = 'ADP.2024-03-19T05:58:04.407'"
+    """
+
+    columns: tuple
+    where: tuple = ()
+    join_obscore: bool = False
+    top: int | None = None
+    order_by: str | None = None
+    descending: bool = True
+    group_by: tuple = ()
+
+    @property
+    def source(self):
+        source = f"{PRODUCT_FILES} AS f"
+        if self.join_obscore:
+            source += f" JOIN {OBSCORE} AS o ON o.dp_id = f.product_id"
+        return source
+
+    def render(self, product_ids=None, *, count=False, columns=None, top=True, order=True):
+        """The ADQL for one chunk of ids (all products when None).
+
+        ``columns`` replaces the select list, ``top=False`` drops ``TOP`` and
+        ``order=False`` drops ``ORDER BY``.
+        """
+        where = list(self.where)
+        if product_ids:
+            where.append(in_condition("f.product_id", product_ids))
+        return select(columns or self.columns, self.source, where,
+                      top=self.top if top and not count else None, count=count,
+                      group_by=self.group_by, order_by=self.order_by if order else None,
+                      descending=self.descending)
