@@ -262,7 +262,7 @@ def build_parser():
                     "ESO_ARCHIVE_URL).")
     cmd.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     cmd.add_argument("--host", default="127.0.0.1")
-    cmd.add_argument("--seed", type=int, default=0, help="seed of the generated archive")
+    cmd.add_argument("--seed", type=int, default=42, help="seed of the generated archive")
     cmd.add_argument("--products", type=int, default=None,
                      help="number of generated products besides the reference ones")
     cmd.add_argument("--user", action="append", metavar="NAME:PASSWORD",
