@@ -9,6 +9,7 @@ Exit codes: 0 success, 1 a failure (the archive refused or could not be
 reached, some downloads failed), 2 a usage error (a bad option or value).
 """
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -567,14 +568,17 @@ def _cmd_download(args):
     eso = make_eso(args)
     files = _files_to_download(eso, args)
     destination = Path(args.destination or conf.download_dir)
+    # The progress line is for a person watching a terminal; it goes to standard
+    # error so that standard output stays a clean table.
+    progress = not (args.no_progress or args.quiet) and sys.stderr.isatty()
     kwargs = {"destination": destination, "overwrite": args.overwrite,
-              "continuation": not args.no_resume, "unzip": args.unzip,
-              "progress": not (args.no_progress or args.quiet)}
+              "continuation": not args.no_resume, "unzip": args.unzip, "progress": progress}
     if args.workers is not None:
         kwargs["max_workers"] = args.workers
     if args.username:
         kwargs["authenticated"] = True
-    manifest = eso.download_ancillary(files, **kwargs)
+    with contextlib.redirect_stdout(sys.stderr), _log_level(logging.INFO, when=progress):
+        manifest = eso.download_ancillary(files, **kwargs)
 
     if args.output in (None, "-"):
         manifest_path = destination / "manifest.ecsv"
@@ -710,6 +714,20 @@ def _setup_messages(args):
     previous = astroquery_log.level
     astroquery_log.setLevel(level)
     return lambda: astroquery_log.setLevel(previous)
+
+
+@contextlib.contextmanager
+def _log_level(level, *, when=True):
+    """Lower astroquery's log level for a block (the download progress line needs INFO)."""
+    from astroquery import log as astroquery_log
+
+    previous = astroquery_log.level
+    if when and astroquery_log.getEffectiveLevel() > level:
+        astroquery_log.setLevel(level)
+    try:
+        yield
+    finally:
+        astroquery_log.setLevel(previous)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
