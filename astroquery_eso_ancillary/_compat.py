@@ -18,7 +18,7 @@ import time
 from astroquery.eso import EsoClass as UpstreamEsoClass
 
 __all__ = ["UPSTREAM_SHAPE", "TokenInfo", "UpstreamEsoClass", "cached_request",
-           "row_limit", "token_expiry"]
+           "max_row_limit", "row_limit", "token_expiry"]
 
 #: "tap" for the TAP-based astroquery.eso (main, 0.4.12), "wdb" for 0.4.11.
 UPSTREAM_SHAPE = "tap" if hasattr(UpstreamEsoClass, "query_tap") else "wdb"
@@ -80,6 +80,16 @@ def row_limit(eso):
     if max_limit is not None and value >= int(max_limit):
         return None
     return value
+
+
+#: MAXREC asked for "no limit" when astroquery's conf has no MAX_ROW_LIMIT (0.4.11).
+DEFAULT_MAX_ROW_LIMIT = 15_000_000
+
+
+def max_row_limit():
+    """The largest MAXREC worth asking for: astroquery main's ``conf.MAX_ROW_LIMIT``."""
+    value = getattr(_upstream_conf(), "MAX_ROW_LIMIT", None)
+    return DEFAULT_MAX_ROW_LIMIT if value is None else int(value)
 
 
 def _upstream_conf():

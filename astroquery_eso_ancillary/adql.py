@@ -19,10 +19,32 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
-    "ID_SHAPE", "OBSCORE", "PRODUCT_FILES", "FileQuery", "Filter", "Pattern", "PatternSet",
-    "as_product_ids", "check_identifier", "check_product_id", "check_top", "chunked",
-    "column_kind", "compile_patterns", "cone_condition", "in_condition", "number",
-    "parse_filter", "quote", "select",
+    "ID_SHAPE",
+    "OBSCORE",
+    "PRODUCT_FILES",
+    "FileQuery",
+    "Filter",
+    "Pattern",
+    "PatternSet",
+    "Plan",
+    "as_product_ids",
+    "check_identifier",
+    "check_product_id",
+    "check_top",
+    "chunked",
+    "column_kind",
+    "compile_patterns",
+    "cone_condition",
+    "filter_conditions",
+    "in_condition",
+    "number",
+    "parse_filter",
+    "plan_category_query",
+    "plan_file_query",
+    "quote",
+    "resolve_column",
+    "select",
+    "split_names",
 ]
 
 PRODUCT_FILES = "phase3v2.product_files"
@@ -543,6 +565,116 @@ def _word_operands(column, spec, op, toks):
     return (toks[0], toks[2])
 
 
+# -- column names ------------------------------------------------------------------
+
+#: Default column order of ``phase3v2.product_files`` results (others follow).
+FILE_COLUMN_ORDER = ("product_id", "archive_id", "eso_category", "extension",
+                     "original_filename", "access_estsize", "access_url", "internal_file_id")
+
+
+def split_names(value, *, what="columns"):
+    """A list of names from a comma-separated str or a list of str.
+
+    Examples
+    --------
+    >>> split_names("archive_id, eso_category")
+    ['archive_id', 'eso_category']
+    """
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",")]
+    elif hasattr(value, "__iter__") and not isinstance(value, dict | bytes):
+        items = list(value)
+    else:
+        raise TypeError(f"{what} must be a str or a list of str, got {value!r}.")
+    if not items or any(not isinstance(v, str) or not v for v in items):
+        raise ValueError(f"{what} must name at least one column, without empty names: "
+                         f"{value!r}.")
+    return items
+
+
+def resolve_column(name, files, obscore=None, *, size_column=None, what="column"):
+    """Find a column in ``phase3v2.product_files`` (alias ``f``), else ``ivoa.ObsCore``.
+
+    Parameters
+    ----------
+    name : str
+        The column, as the user wrote it. ``access_estsize`` also names the
+        size column of older services (``size_column``).
+    files, obscore : iterable of str
+        The tables' columns (``obscore`` None: product_files only).
+
+    Returns
+    -------
+    (select item, output name, from_obscore)
+
+    Examples
+    --------
+    >>> resolve_column("ACCESS_ESTSIZE", ["archive_id", "size_kb"], size_column="size_kb")
+    ('f.size_kb', 'size_kb', False)
+    >>> resolve_column("target_name", ["archive_id"], ["dp_id", "target_name"])
+    ('o.target_name', 'target_name', True)
+    """
+    check_identifier(name, what=what)
+    if size_column and name.lower() == "access_estsize":
+        name = size_column
+    files = list(files)
+    by_lower = {c.lower(): c for c in files}
+    if name.lower() in by_lower:
+        canon = by_lower[name.lower()]
+        return f"f.{canon}", canon, False
+    if obscore is not None:
+        obscore = list(obscore)
+        by_lower = {c.lower(): c for c in obscore}
+        if name.lower() in by_lower:
+            canon = by_lower[name.lower()]
+            return f"o.{canon}", canon, True
+    check_identifier(name, files + list(obscore or []), what=what)  # raises, with hints
+    raise AssertionError("unreachable")
+
+
+def filter_conditions(filters, columns, *, alias, argument, size_column=None,
+                      other=None, other_argument=None):
+    """ADQL conditions from a ``column_filters``-style dict (each value re-rendered).
+
+    Parameters
+    ----------
+    filters : dict or None
+        ``{column: spec}``; see `parse_filter` for the accepted specs.
+    columns : dict
+        The table's columns: name -> datatype (or an object with ``.datatype``).
+    alias : str
+        Table alias to qualify the columns with (``f`` or ``o``).
+    argument : str
+        The argument's name, for errors (``column_filters``).
+    other, other_argument : optional
+        Columns of the other table and its argument, to point the user there.
+
+    Examples
+    --------
+    >>> filter_conditions({"extension": "in ('PNG', 'FITS')"}, {"extension": "char"},
+    ...                   alias="f", argument="column_filters")
+    ["f.extension IN ('PNG', 'FITS')"]
+    """
+    if filters is None:
+        return []
+    if not isinstance(filters, dict):
+        raise TypeError(f"{argument} must be a dict of column -> condition, got {filters!r}.")
+    out = []
+    for key, spec in filters.items():
+        name = key
+        if size_column and isinstance(key, str) and key.lower() == "access_estsize":
+            name = size_column
+        if other is not None and isinstance(key, str) and key.lower() not in {
+                c.lower() for c in columns} and key.lower() in {c.lower() for c in other}:
+            raise ValueError(f"{argument}: {key!r} is a column of the other table; put it in "
+                             f"{other_argument}.")
+        canon = check_identifier(name, list(columns), what=f"{argument} column")
+        datatype = columns[canon]
+        kind = column_kind(getattr(datatype, "datatype", datatype))
+        out.append(parse_filter(key, spec).render(f"{alias}.{canon}", kind))
+    return out
+
+
 # -- cones and queries -------------------------------------------------------------
 
 
@@ -652,3 +784,161 @@ class FileQuery:
                       top=self.top if top and not count else None, count=count,
                       group_by=self.group_by, order_by=self.order_by if order else None,
                       descending=self.descending)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A `FileQuery` plus what the client does with its rows.
+
+    ``refinements`` are (select item, column name, `PatternSet`) filters run
+    exactly on the client; ``output`` the columns returned, in order (the
+    others were fetched only to order, deduplicate or refine).
+    """
+
+    query: FileQuery
+    refinements: tuple = ()
+    output: tuple = ()
+    order_name: str | None = None
+
+
+def _pattern_parts(specs):
+    """Conditions and refinements from (value, select item, name, options) specs."""
+    where, refinements = [], []
+    for value, sql, name, options in specs:
+        if value is None:
+            continue
+        patterns = compile_patterns(value, **options)
+        where.append(patterns.condition(sql))
+        if patterns.needs_refinement:
+            refinements.append((sql, name, patterns))
+    return where, refinements
+
+
+def _obscore_specs(collections, instruments):
+    return [(collections, "o.obs_collection", "obs_collection",
+             {"what": "collections", "names": True, "split_commas": True}),
+            (instruments, "o.instrument_name", "instrument_name",
+             {"what": "instruments", "names": True, "split_commas": True})]
+
+
+def _upper(value):
+    if isinstance(value, str):
+        return value.upper()
+    if isinstance(value, list | tuple):
+        return [v.upper() if isinstance(v, str) else v for v in value]
+    return value
+
+
+def plan_file_query(files, obscore=None, *, size_column=None, columns=None, categories=None,
+                    extensions=None, original_filename=None, collections=None,
+                    instruments=None, cone=None, column_filters=None, obscore_filters=None,
+                    top=None, order_by=None, descending=True):
+    """Plan a selection of files from validated arguments and the tables' columns.
+
+    Parameters
+    ----------
+    files, obscore : dict
+        Columns of ``phase3v2.product_files`` and ``ivoa.ObsCore``: name ->
+        datatype (or an object with ``.datatype``). ``obscore`` None forbids
+        every ObsCore-based argument.
+    size_column : str, optional
+        The service's name of the size column (``access_estsize``/``size_kb``).
+    cone : tuple, optional
+        (ra, dec, radius), see `cone_condition`.
+    others
+        As in ``EsoClass.query_ancillary``.
+
+    Returns
+    -------
+    `Plan`
+
+    Examples
+    --------
+    >>> plan = plan_file_query({"product_id": "char", "archive_id": "char",
+    ...                         "eso_category": "char"}, categories="ANCILLARY.*")
+    >>> plan.query.render()
+    "SELECT f.product_id, f.archive_id, f.eso_category FROM phase3v2.product_files AS f \
+WHERE f.eso_category LIKE 'ANCILLARY.%'"
+    """
+    obscore_names = None if obscore is None else list(obscore)
+    if columns is None:
+        preferred = [size_column if c == "access_estsize" and size_column else c
+                     for c in FILE_COLUMN_ORDER]
+        names = [c for c in preferred if c in files] + [c for c in files if c not in preferred]
+    else:
+        names = split_names(columns)
+    selected = [resolve_column(n, files, obscore_names, size_column=size_column)
+                for n in names]
+    join = any(from_obscore for _, _, from_obscore in selected)
+
+    specs = [(categories, "f.eso_category", "eso_category", {"what": "categories"}),
+             (_upper(extensions), "f.extension", "extension", {"what": "extensions"}),
+             (original_filename, "f.original_filename", "original_filename",
+              {"what": "original_filename"})]
+    obscore_specs = _obscore_specs(collections, instruments)
+    if obscore is None and (collections is not None or instruments is not None or cone
+                            or obscore_filters):
+        raise ValueError("This call selects by product ids only: collections, instruments, "
+                         "cones and obscore_filters belong to query_ancillary.")
+    where, refinements = _pattern_parts(specs + obscore_specs)
+    join = join or collections is not None or instruments is not None
+    where += filter_conditions(column_filters, files, alias="f", argument="column_filters",
+                               size_column=size_column, other=obscore,
+                               other_argument="obscore_filters")
+    if obscore_filters:
+        where += filter_conditions(obscore_filters, obscore, alias="o",
+                                   argument="obscore_filters", other=files,
+                                   other_argument="column_filters")
+        join = True
+    if cone is not None:
+        where.append(cone_condition(*cone, region="o.s_region"))
+        join = True
+
+    order_sql = order_name = None
+    if order_by:
+        if not isinstance(order_by, str):
+            raise TypeError(f"order_by must be a column name, got {order_by!r}.")
+        order_sql, order_name, from_obscore = resolve_column(
+            order_by, files, obscore_names, size_column=size_column, what="order_by column")
+        join = join or from_obscore
+
+    output = tuple(dict.fromkeys(name for _, name, _ in selected))
+    items = dict((name, sql) for sql, name, _ in reversed(selected))
+    extras = [("f.product_id", "product_id"), ("f.archive_id", "archive_id")]
+    extras += [(sql, name) for sql, name, _ in refinements]
+    if order_sql:
+        extras.append((order_sql, order_name))
+    for sql, name in extras:
+        items.setdefault(name, sql)
+    select_items = [items[n] for n in output] + [sql for n, sql in items.items()
+                                                 if n not in output]
+    query = FileQuery(tuple(select_items), tuple(where), join, check_top(top), order_sql,
+                      bool(descending))
+    return Plan(query, tuple(refinements), output, order_name)
+
+
+def plan_category_query(files, obscore, *, size_column=None, collections=None,
+                        instruments=None):
+    """Plan the per-category summary of ancillary files (``GROUP BY eso_category``).
+
+    A collection or instrument pattern needing client refinement is also
+    grouped by, so that the client can refine the groups exactly.
+
+    Examples
+    --------
+    >>> plan = plan_category_query({"eso_category": "char", "size_kb": "long"}, {},
+    ...                            size_column="size_kb")
+    >>> plan.query.render()
+    "SELECT f.eso_category, COUNT(*) AS n_files, SUM(f.size_kb) AS access_estsize FROM \
+phase3v2.product_files AS f WHERE f.eso_category LIKE 'ANCILLARY.%' GROUP BY f.eso_category"
+    """
+    where, refinements = _pattern_parts(_obscore_specs(collections, instruments))
+    where.insert(0, f"f.eso_category LIKE {quote('ANCILLARY.%')}")
+    group = ["f.eso_category"] + [sql for sql, _, _ in refinements]
+    items = ["f.eso_category", "COUNT(*) AS n_files"]
+    if size_column:
+        items.append(f"SUM(f.{check_identifier(size_column, files)}) AS access_estsize")
+    items += group[1:]
+    join = collections is not None or instruments is not None
+    query = FileQuery(tuple(items), tuple(where), join, group_by=tuple(group))
+    return Plan(query, tuple(refinements), ("eso_category", "n_files", "access_estsize"))

@@ -8,11 +8,13 @@ the modules that do the work (`~astroquery_eso_ancillary.adql`,
 `~astroquery_eso_ancillary.datalink`).
 """
 import os
+import warnings
 
 import requests
 from astroquery import log
+from astroquery.exceptions import NoResultsWarning
 
-from . import _compat, conf
+from . import _compat, adql, conf, tap
 from .exceptions import LoginError
 
 __all__ = ["Eso", "EsoClass"]
@@ -170,6 +172,251 @@ class EsoClass(_compat.UpstreamEsoClass):
         if info.expired():
             raise LoginError("Your ESO login has expired; call Eso.login() again.")
         return {"Authorization": "Bearer " + info.token}
+
+    # -- queries (adql.py builds the ADQL, tap.py runs it) ------------------------------
+
+    def _tap(self, authenticated, cache):
+        for name, value in (("authenticated", authenticated), ("cache", cache)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, got {value!r}.")
+        client = tap.TapClient(self, authenticated=authenticated, cache=cache)
+        return client, client.schema()
+
+    @staticmethod
+    def _chunk_size(chunk_size):
+        size = conf.id_chunk_size if chunk_size is None else chunk_size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}.")
+        return size
+
+    @staticmethod
+    def _finish(selection, plan, schema, client):
+        table = selection.table[list(plan.output)]
+        return tap.describe(table, schema, query=selection.queries, url=client.url,
+                            maxrec=selection.maxrec)
+
+    def get_product_files(self, product_ids, *, categories=None, columns=None, cache=True,
+                          authenticated=False, get_query_payload=False, async_job=False,
+                          chunk_size=None):
+        """
+        Every file (science and ancillary) of one or many products.
+
+        Look-ups by id are not open-ended: every file of every product given is
+        returned, whatever ``ROW_LIMIT`` says.
+
+        Parameters
+        ----------
+        product_ids : str, list of str, `~astropy.table.Column` or `~astropy.table.Table`
+            Product ids (``dp_id``), e.g. ``'ADP.2024-03-19T05:58:04.407'``; a
+            table needs a ``product_id`` or ``dp_id`` column. Repeated ids are
+            looked up once.
+        categories : str or list of str, optional
+            Keep only files whose ``eso_category`` is one of these exact values
+            or shell-style wildcards (``'ANCILLARY.*'``, ``'*PREVIEW'``; ``*``
+            any run, ``?`` one character). Default: all files.
+        columns : str or list of str, optional
+            Columns of ``phase3v2.product_files`` to return (default all).
+        cache : bool, optional
+            Use astroquery's cache (default True; never for authenticated queries).
+        authenticated : bool, optional
+            Send the token of `login` with the query (for proprietary metadata).
+        get_query_payload : bool, optional
+            Return the ADQL instead of running it (a list when the ids need
+            several queries).
+        async_job : bool, optional
+            Run each query as an asynchronous TAP job.
+        chunk_size : int, optional
+            Product ids per query; default ``conf.id_chunk_size``.
+
+        Returns
+        -------
+        `~astropy.table.Table`
+            One row per file: product_id, archive_id, eso_category, extension,
+            original_filename, access_estsize (kB), access_url, internal_file_id;
+            grouped by product in the order given, the science file first.
+            Ids without files are named in one
+            `~astroquery.exceptions.NoResultsWarning`.
+
+        Examples
+        --------
+        >>> files = Eso.get_product_files('ADP.2024-03-19T05:58:04.407')  # doctest: +SKIP
+        >>> files['archive_id', 'eso_category']  # doctest: +SKIP
+        """
+        ids = adql.as_product_ids(product_ids)
+        chunk_size = self._chunk_size(chunk_size)
+        client, schema = self._tap(authenticated, cache)
+        plan = adql.plan_file_query(schema.product_files, size_column=schema.size_column,
+                                    columns=columns, categories=categories)
+        if get_query_payload:
+            return tap.selection_queries(plan.query, product_ids=ids, chunk_size=chunk_size,
+                                         refinements=plan.refinements)
+        selection = tap.run_selection(client, plan.query, product_ids=ids,
+                                      chunk_size=chunk_size, refinements=plan.refinements,
+                                      async_job=bool(async_job), split_on_overflow=True)
+        selection.table = tap.order_rows(selection.table, product_ids=ids)
+        found = set(selection.table["product_id"])
+        missing = [pid for pid in ids if pid not in found]
+        if missing:
+            shown = ", ".join(missing[:10]) + (f" ... ({len(missing) - 10} more)"
+                                               if len(missing) > 10 else "")
+            what = "No files" if categories is None else f"No files of categories={categories!r}"
+            warnings.warn(f"{what} for {len(missing)} of {len(ids)} product id(s): {shown}",
+                          NoResultsWarning, stacklevel=2)
+        return self._finish(selection, plan, schema, client)
+
+    def query_ancillary(self, product_ids=None, *, collections=None, instruments=None,
+                        categories="ANCILLARY.*", extensions=None, original_filename=None,
+                        cone_ra=None, cone_dec=None, cone_radius=None, column_filters=None,
+                        obscore_filters=None, columns=None, top=None, count_only=False,
+                        get_query_payload=False, help=False, authenticated=False,
+                        order_by=None, order_by_desc=True, cache=True, async_job=None,
+                        chunk_size=None):
+        """
+        Ancillary files selected by product, by product properties and by file properties.
+
+        Files come from ``phase3v2.product_files``, joined to ``ivoa.ObsCore``
+        when a product property is used. ``ROW_LIMIT`` bounds the rows as in
+        astroquery's ESO queries.
+
+        Parameters
+        ----------
+        product_ids : str, list of str, Column or Table, optional
+            Only files of these products (as in ESO's ``query_ancillary(dp_id)``).
+        collections, instruments : str or list of str, optional
+            ``obs_collection`` / ``instrument_name`` values or wildcards
+            (``'MUSE'``, ``'VVV*'``; a str may list several, comma-separated).
+        categories : str or list of str, optional
+            ``eso_category`` values or wildcards; default every ancillary file
+            (``'ANCILLARY.*'``); None for all files, science ones included.
+        extensions : str or list of str, optional
+            File types (``'PNG'``, ``['FITS', 'FZ']``; upper-cased).
+        original_filename : str or list of str, optional
+            Original file names or wildcards (``'ES_SFLA_*'``). Patterns are
+            exact: ``_`` and ``%`` are ordinary characters, ``*`` any run, ``?``
+            one character.
+        cone_ra, cone_dec, cone_radius : float or `~astropy.units.Quantity`, optional
+            Products whose footprint (``s_region``) meets this cone (ICRS,
+            degrees unless a Quantity): ``INTERSECTS(s_region, CIRCLE(...)) = 1``.
+        column_filters : dict, optional
+            Conditions on ``phase3v2.product_files`` columns in astroquery's
+            syntax: ``{'access_estsize': '> 1000'}``, ``{'extension':
+            "in ('FITS', 'PNG')"}``, ``"like 'r.MUSE%'"``, ``'between 1 and 2'``,
+            ``'is not null'``, a bare value (``= 'value'``), a number or a list.
+            Values are parsed and quoted, never pasted.
+        obscore_filters : dict, optional
+            The same on ``ivoa.ObsCore`` columns (``target_name``,
+            ``obs_release_date``, ``proposal_id`` ...).
+        columns : str or list of str, optional
+            Columns to return: ``phase3v2.product_files`` ones, or ObsCore ones.
+        top : int, optional
+            Only the first ``top`` files.
+        count_only : bool, optional
+            Return the number of files (an int) instead.
+        get_query_payload : bool, optional
+            Return the ADQL instead of running it.
+        help : bool, optional
+            Log the columns usable in ``columns``/``column_filters``/
+            ``obscore_filters`` (with units and descriptions) and return None.
+        authenticated : bool, optional
+            Send the token of `login` with the query.
+        order_by : str, optional
+            Sort on the service by this column; default: by product (in the
+            order of ``product_ids`` when given), science file first, then
+            archive_id.
+        order_by_desc : bool, optional
+            Descending sort for ``order_by`` (default True, as astroquery).
+        cache : bool, optional
+            Use astroquery's cache (default True; never for authenticated queries).
+        async_job : bool, optional
+            True: run as asynchronous TAP jobs. Default (None): only when a
+            count says the selection exceeds ``conf.async_threshold`` rows and
+            ``ROW_LIMIT`` allows that many.
+        chunk_size : int, optional
+            Product ids per query; default ``conf.id_chunk_size``.
+
+        Returns
+        -------
+        `~astropy.table.Table`, int, str, list of str or None
+
+        Examples
+        --------
+        >>> Eso.query_ancillary('ADP.2021-04-12T12:27:33.887', categories='ANCILLARY.SPECTRUM',
+        ...                     original_filename='ES_SFLA_*')  # doctest: +SKIP
+        >>> Eso.ROW_LIMIT = -1  # doctest: +SKIP
+        >>> previews = Eso.query_ancillary(collections='MUSE',
+        ...                                categories='ANCILLARY.PREVIEW')  # doctest: +SKIP
+        """
+        client, schema = self._tap(authenticated, cache)
+        if help:
+            log.info("\n" + tap.schema_help(schema))
+            return None
+        ids = None if product_ids is None else adql.as_product_ids(product_ids)
+        chunk_size = self._chunk_size(chunk_size)
+        cone = None
+        if (cone_ra, cone_dec, cone_radius) != (None, None, None):
+            cone = (cone_ra, cone_dec, cone_radius)
+        plan = adql.plan_file_query(
+            schema.product_files, schema.obscore, size_column=schema.size_column,
+            columns=columns, categories=categories, extensions=extensions,
+            original_filename=original_filename, collections=collections,
+            instruments=instruments, cone=cone, column_filters=column_filters,
+            obscore_filters=obscore_filters, top=top, order_by=order_by or None,
+            descending=order_by_desc)
+        if get_query_payload:
+            return tap.selection_queries(plan.query, product_ids=ids, chunk_size=chunk_size,
+                                         refinements=plan.refinements, count_only=count_only)
+        selection = tap.run_selection(
+            client, plan.query, product_ids=ids, chunk_size=chunk_size,
+            limit=_compat.row_limit(self), refinements=plan.refinements,
+            count_only=count_only, async_job=async_job)
+        if count_only:
+            return selection.count
+        selection.table = tap.order_rows(selection.table, product_ids=ids,
+                                         order_by=plan.order_name, descending=order_by_desc,
+                                         merged=len(selection.queries) > 1)
+        if len(selection.table) == 0:
+            warnings.warn("Query returned no results", NoResultsWarning, stacklevel=2)
+        return self._finish(selection, plan, schema, client)
+
+    def list_ancillary_categories(self, *, collections=None, instruments=None,
+                                  product_ids=None, cache=True, authenticated=False,
+                                  get_query_payload=False, chunk_size=None):
+        """
+        The categories of ancillary files, with their number and total size.
+
+        Parameters
+        ----------
+        collections, instruments : str or list of str, optional
+            Only products of these collections/instruments (values or wildcards).
+        product_ids : str, list of str, Column or Table, optional
+            Only files of these products.
+        cache, authenticated, get_query_payload, chunk_size
+            As in `query_ancillary`.
+
+        Returns
+        -------
+        `~astropy.table.Table`
+            eso_category, n_files and access_estsize (total, kB), most
+            frequent first.
+
+        Examples
+        --------
+        >>> Eso.list_ancillary_categories(collections='MUSE')  # doctest: +SKIP
+        """
+        ids = None if product_ids is None else adql.as_product_ids(product_ids)
+        chunk_size = self._chunk_size(chunk_size)
+        client, schema = self._tap(authenticated, cache)
+        plan = adql.plan_category_query(schema.product_files, schema.obscore,
+                                        size_column=schema.size_column,
+                                        collections=collections, instruments=instruments)
+        if get_query_payload:
+            return tap.selection_queries(plan.query, product_ids=ids, chunk_size=chunk_size)
+        selection = tap.run_categories(client, plan.query, product_ids=ids,
+                                       chunk_size=chunk_size, refinements=plan.refinements)
+        if len(selection.table) == 0:
+            warnings.warn("No ancillary files found", NoResultsWarning, stacklevel=2)
+        return tap.describe(selection.table, schema, query=selection.queries, url=client.url,
+                            maxrec=selection.maxrec)
 
     # -- downloads and DataLink (download.py, datalink.py) ------------------------------
 
