@@ -3,6 +3,8 @@ import base64
 import gzip
 import hashlib
 import json
+import shutil
+import subprocess
 
 import pytest
 import requests
@@ -223,3 +225,23 @@ def test_users_and_lifetime_are_configurable(eso_archive):
     assert claims["exp"] - claims["iat"] == 120
     emu.reset()
     assert _token(emu, username="bob", password="builder").status_code == 401
+
+
+def test_raw_progenitors_are_served_lzw_compressed(eso_archive, tmp_path):
+    gzip_tool = shutil.which("gzip")
+    if gzip_tool is None:
+        pytest.skip("needs gzip -d to check the .Z stream independently")
+    emu = eso_archive
+    links = requests.get(emu.datalink_url, params={"ID": f"ivo://eso.org/ID?{MUSE_CUBE}"},
+                         timeout=10).text
+    raw_id = "MUSE.2024-03-07T08:09:46.977"  # from the cube's original file names
+    assert emu.download_url + raw_id in links
+    response = requests.get(emu.download_url + raw_id, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].endswith(f'filename="{raw_id}.fits.Z"')
+    assert response.content[:2] == b"\x1f\x9d"
+    path = tmp_path / f"{raw_id}.fits.Z"
+    path.write_bytes(response.content)
+    plain = subprocess.run([gzip_tool, "-dc", str(path)], capture_output=True, check=True)
+    assert plain.stdout == file_content(raw_id, len(plain.stdout))
+    assert len(plain.stdout) == min(64 * 1024, emu.max_file_bytes)

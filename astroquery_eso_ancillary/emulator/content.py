@@ -13,8 +13,8 @@ import gzip
 import hashlib
 import random
 
-__all__ = ["BLOCK_SIZE", "content_type", "file_chunks", "file_content", "gzip_bytes",
-           "served_name"]
+__all__ = ["BLOCK_SIZE", "compression_of", "content_type", "file_chunks", "file_content",
+           "gzip_bytes", "lzw_bytes", "lzw_compress", "served_bytes", "served_name"]
 
 #: Size of the seeded block the content is built from.
 BLOCK_SIZE = 65536
@@ -107,6 +107,7 @@ def file_content(archive_id, size):
     return b"".join(file_chunks(archive_id, size))
 
 
+@functools.lru_cache(maxsize=64)
 def gzip_bytes(archive_id, size):
     """Return the gzip stream (fixed mtime, so deterministic) of a file's content.
 
@@ -120,32 +121,152 @@ def gzip_bytes(archive_id, size):
     return gzip.compress(file_content(archive_id, size), mtime=0)
 
 
-def served_name(archive_id, extension, *, gzipped=False):
+def lzw_compress(data, *, maxbits=16):
+    """Compress bytes in the Unix ``compress`` (.Z, LZW) format, as ESO's raw files are.
+
+    Block mode with code 256 reserved for CLEAR (never sent: the table just
+    stops growing when full). Code widths grow from 9 bits; like ``compress``,
+    each width change pads the stream to a whole group of eight codes, which
+    is where decoders (``gzip -d``, ``uncompress``) expect the wider codes.
+
+    Examples
+    --------
+    >>> from astroquery_eso_ancillary.emulator.content import lzw_compress
+    >>> lzw_compress(b"TOBEORNOTTOBEORTOBEORNOT")[:3]
+    b'\\x1f\\x9d\\x90'
+    """
+    out = bytearray(b"\x1f\x9d" + bytes([0x80 | maxbits]))
+    if not data:
+        return bytes(out)
+    limit = 1 << maxbits
+    table = {}
+    next_code = 257
+    n_bits = 9
+    max_code = (1 << n_bits) - 1
+    acc = nacc = 0          # bit accumulator (LSB first)
+    epoch_bits = 0          # bits written at the current width
+    written = 0             # codes written so far
+
+    def emit(code):
+        nonlocal acc, nacc, epoch_bits, written, n_bits, max_code
+        # The decoder's table size when it reads this code (it lags one entry behind).
+        decoder_next = min(257 + max(0, written - 1), limit)
+        if decoder_next > max_code:
+            group = n_bits * 8
+            pad = (-epoch_bits) % group
+            nacc += pad
+            n_bits += 1
+            max_code = limit if n_bits == maxbits else (1 << n_bits) - 1
+            epoch_bits = 0
+        acc |= code << nacc
+        nacc += n_bits
+        epoch_bits += n_bits
+        written += 1
+        while nacc >= 8:
+            out.append(acc & 0xFF)
+            acc >>= 8
+            nacc -= 8
+
+    prefix = data[0]
+    for byte in data[1:]:
+        key = (prefix << 8) | byte
+        code = table.get(key)
+        if code is not None:
+            prefix = code
+            continue
+        emit(prefix)
+        if next_code < limit:
+            table[key] = next_code
+            next_code += 1
+        prefix = byte
+    emit(prefix)
+    if nacc:
+        out.append(acc & 0xFF)
+    return bytes(out)
+
+
+@functools.lru_cache(maxsize=64)
+def lzw_bytes(archive_id, size):
+    """The ``.Z`` (LZW) stream of a file's content (cached; meant for small files).
+
+    Examples
+    --------
+    >>> from astroquery_eso_ancillary.emulator.content import lzw_bytes
+    >>> lzw_bytes("X.1", 1000)[:2]
+    b'\\x1f\\x9d'
+    """
+    return lzw_compress(file_content(archive_id, size))
+
+
+def compression_of(extension):
+    """How a file with this product_files ``extension`` is compressed when served.
+
+    Returns ``"gzip"`` for ``*.GZ``, ``"compress"`` (LZW) for ``*.Z``, else None.
+
+    Examples
+    --------
+    >>> from astroquery_eso_ancillary.emulator.content import compression_of
+    >>> compression_of("FITS.Z"), compression_of("fits.gz"), compression_of("PNG")
+    ('compress', 'gzip', None)
+    """
+    ext = (extension or "").upper()
+    if ext.endswith(".GZ") or ext == "GZ":
+        return "gzip"
+    if ext.endswith(".Z") or ext == "Z":
+        return "compress"
+    return None
+
+
+def served_bytes(archive_id, size, compression=None):
+    """All bytes served for a file of ``size`` plain bytes (compressed if asked).
+
+    Examples
+    --------
+    >>> from astroquery_eso_ancillary.emulator.content import served_bytes
+    >>> served_bytes("X.1", 10) == file_content("X.1", 10)
+    True
+    """
+    if compression == "gzip":
+        return gzip_bytes(archive_id, size)
+    if compression == "compress":
+        return lzw_bytes(archive_id, size)
+    return file_content(archive_id, size)
+
+
+def served_name(archive_id, extension, *, compression=None):
     """The file name the archive gives a file in ``Content-Disposition``.
+
+    The extension is lower case, except the ``.Z`` of compressed raw files.
 
     Examples
     --------
     >>> from astroquery_eso_ancillary.emulator.content import served_name
     >>> served_name("ADP.2016-06-01T14:07:30.137", "PNG")
     'ADP.2016-06-01T14:07:30.137.png'
-    >>> served_name("ADP.1", "FITS", gzipped=True)
+    >>> served_name("ADP.1", "FITS", compression="gzip")
     'ADP.1.fits.gz'
+    >>> served_name("MUSE.2024-03-07T08:09:46.977", "FITS.Z")
+    'MUSE.2024-03-07T08:09:46.977.fits.Z'
     """
     ext = (extension or "").lower()
-    if gzipped and not ext.endswith(".gz"):
+    if ext.endswith(".z") or ext == "z":
+        ext = ext[:-1] + "Z"
+    if compression == "gzip" and not ext.endswith(".gz"):
         ext = (ext + ".gz") if ext else "gz"
     return f"{archive_id}.{ext}" if ext else archive_id
 
 
-def content_type(extension, *, gzipped=False):
+def content_type(extension, *, compression=None):
     """The Content-Type the emulator sends for a file extension.
 
     Examples
     --------
     >>> from astroquery_eso_ancillary.emulator.content import content_type
-    >>> content_type("PNG"), content_type("weird")
-    ('image/png', 'application/octet-stream')
+    >>> content_type("PNG"), content_type("weird"), content_type("FITS.Z")
+    ('image/png', 'application/octet-stream', 'application/x-compress')
     """
-    if gzipped:
+    if compression == "gzip":
         return "application/gzip"
+    if compression == "compress":
+        return "application/x-compress"
     return _CONTENT_TYPES.get((extension or "").lower(), "application/octet-stream")

@@ -41,7 +41,8 @@ _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}")
 
 PREVIEW_BYTES = 4096
 DOCUMENT_BYTES = 8192
-RAW_ESTSIZE_KB = 20000
+#: Raw files are served LZW-compressed (.fits.Z); keep them small.
+RAW_ESTSIZE_KB = 64
 
 
 def _collection_of(product, files):
@@ -161,10 +162,11 @@ def _product_rows(emu, product_id, product, files):
                  "semantics": "#preview", "description": "Preview image of the product",
                  "content_type": "image/png", "content_length": PREVIEW_BYTES})
     for raw_id in progenitors(product_id, product, files):
+        info = emu.file_info(raw_id)
         rows.append({"ID": ident, "access_url": emu.download_url + raw_id,
                      "semantics": "#progenitor", "description": "Raw file used to make "
-                     "this product", "content_type": "application/fits",
-                     "content_length": min(RAW_ESTSIZE_KB * 1024, emu.max_file_bytes),
+                     "this product", "content_type": info["content_type"],
+                     "content_length": info["size"],
                      "eso_origfile": raw_id + ".fits", "eso_category": "RAW",
                      "eso_datalink": f"{emu.datalink_url}?ID={ID_PREFIX}{raw_id}"})
     collection = _collection_of(product, files)

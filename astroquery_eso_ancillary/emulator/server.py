@@ -54,7 +54,8 @@ class ArchiveEmulator:
         Injected faults (see `Faults`); ``emu.faults`` can be changed at run time.
     gzip_ids : iterable of str, optional
         Files served gzip-compressed (name ``<id>.<ext>.gz``), as are files whose
-        extension ends in ``.GZ``.
+        extension ends in ``.GZ``. Files whose extension ends in ``.Z`` (and the raw
+        progenitors DataLink names) are served LZW-compressed as ``<id>.fits.Z``.
     default_maxrec, hard_maxrec : int, optional
         TAP MAXREC used when a query gives none, and the most rows ever returned.
     host, port : str, int
@@ -275,8 +276,8 @@ class ArchiveEmulator:
             return self._raw_index
 
     def file_info(self, archive_id):
-        """How a file is served: dict with size, name, content_type, gzipped,
-        proprietary; None for an unknown id.
+        """How a file is served: dict with size, plain_size, name, content_type,
+        compression (None, "gzip" or "compress") and proprietary; None for an unknown id.
 
         Examples
         --------
@@ -290,18 +291,22 @@ class ArchiveEmulator:
             est = row.get(self.size_column) or 0
             proprietary = bool(self.archive.is_proprietary(archive_id))
         elif archive_id in self._raw_files():
-            ext, est, proprietary = "FITS", self._raw_files()[archive_id], False
+            ext, est, proprietary = "FITS.Z", self._raw_files()[archive_id], False
         else:
             return None
-        gzipped = archive_id in self.gzip_ids or ext.upper().endswith(".GZ")
+        compression = content.compression_of(ext)
+        if archive_id in self.gzip_ids:
+            compression = "gzip"
         plain = self.file_sizes.get(archive_id)
         if plain is None:
             plain = min(int(est) * 1024, self.max_file_bytes)
-        size = len(content.gzip_bytes(archive_id, plain)) if gzipped else plain
+        size = plain
+        if compression:
+            size = len(content.served_bytes(archive_id, plain, compression))
         return {"archive_id": archive_id, "plain_size": plain, "size": size,
-                "name": content.served_name(archive_id, ext, gzipped=gzipped),
-                "content_type": content.content_type(ext, gzipped=gzipped),
-                "gzipped": gzipped, "proprietary": proprietary}
+                "name": content.served_name(archive_id, ext, compression=compression),
+                "content_type": content.content_type(ext, compression=compression),
+                "compression": compression, "proprietary": proprietary}
 
     def file_bytes(self, archive_id):
         """The exact bytes served for ``archive_id`` (all of them, in memory).
@@ -315,9 +320,7 @@ class ArchiveEmulator:
         info = self.file_info(archive_id)
         if info is None:
             raise KeyError(f"unknown archive_id {archive_id!r}")
-        if info["gzipped"]:
-            return content.gzip_bytes(archive_id, info["plain_size"])
-        return content.file_content(archive_id, info["size"])
+        return content.served_bytes(archive_id, info["plain_size"], info["compression"])
 
     def _file_reply(self, request, archive_id):
         info = self.file_info(archive_id)
@@ -347,8 +350,9 @@ class ArchiveEmulator:
                 start, end = span
                 status = 206
                 headers.append(("Content-Range", f"bytes {start}-{end - 1}/{size}"))
-        if info["gzipped"]:
-            data = content.gzip_bytes(archive_id, info["plain_size"])[start:end]
+        if info["compression"]:
+            data = content.served_bytes(archive_id, info["plain_size"],
+                                        info["compression"])[start:end]
             return Reply(status, headers, body=data)
         return Reply(status, headers, length=end - start,
                      chunks=lambda: content.file_chunks(archive_id, size, start, end=end))
