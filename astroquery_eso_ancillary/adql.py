@@ -411,7 +411,8 @@ class _Literal:
 
     def render(self, kind, name):
         if kind == "number":
-            if not self.is_number:
+            # On a numeric column, a quoted number is still meant as a number.
+            if not _NUMBER_RE.match(self.text):
                 raise ValueError(f"column_filters[{name!r}]: column {name} is numeric; "
                                  f"{self.text!r} is not a number.")
             return self.text
