@@ -102,6 +102,14 @@ class ArchiveEmulator:
         self.engine = None
         self.url = None
         self.start_seconds = None
+        #: An ``Eso`` pointed at this emulator, set by the pytest fixtures.
+        self.eso = None
+        #: Opt-in hostile answers (tests): ``{archive_id: {"body", "content_type",
+        #: "content_disposition", "content_length", "status"}}`` (keys optional), and
+        #: what ``/tap_obs/sync`` answers instead of running the query (bytes, or a
+        #: dict with "body", "content_type", "status"). Cleared by ``reset()``.
+        self.file_overrides = {}
+        self.tap_override = None
 
     # -- life cycle ----------------------------------------------------------------
 
@@ -243,6 +251,8 @@ class ArchiveEmulator:
         self.range_support = self._initial["range_support"]
         self._tokens.users = dict(self._initial["users"])
         self._tokens.lifetime = self._initial["token_lifetime"]
+        self.file_overrides = {}
+        self.tap_override = None
 
     def add_user(self, username, password):
         """Let ``username`` log in with ``password``.
@@ -326,6 +336,8 @@ class ArchiveEmulator:
         info = self.file_info(archive_id)
         if info is None:
             return text_reply(404, f"File not found: {archive_id}")
+        if archive_id in self.file_overrides:
+            return self._override_reply(info, self.file_overrides[archive_id])
         if info["proprietary"] and request.user is None:
             why = ("the bearer token is invalid or expired"
                    if request.headers.get("Authorization") else "no bearer token was sent")
@@ -357,6 +369,25 @@ class ArchiveEmulator:
         return Reply(status, headers, length=end - start,
                      chunks=lambda: content.file_chunks(archive_id, size, start, end=end))
 
+    @staticmethod
+    def _override_reply(info, override):
+        # A hostile answer: any field not overridden is the file's own. A declared
+        # length other than the body's is sent as is, then the connection is closed.
+        if isinstance(override, (bytes, bytearray)):
+            override = {"body": bytes(override)}
+        body = override.get("body")
+        if body is None:
+            body = content.served_bytes(info["archive_id"], info["plain_size"],
+                                        info["compression"])
+        headers = [("Content-Type", override.get("content_type", info["content_type"]))]
+        disposition = override.get("content_disposition",
+                                   f'attachment; filename="{info["name"]}"')
+        if disposition is not None:
+            headers.append(("Content-Disposition", disposition))
+        length = override.get("content_length", len(body))
+        return Reply(override.get("status", 200), headers, chunks=lambda: iter((body,)),
+                     length=length, close=length != len(body))
+
     # -- routing ---------------------------------------------------------------------
 
     def _fault_reply(self):
@@ -374,6 +405,13 @@ class ArchiveEmulator:
             if method not in ("GET", "HEAD"):
                 return text_reply(405, "Use GET or HEAD", headers=[("Allow", "GET, HEAD")])
             return self._file_reply(request, path[len("/dataPortal/file/"):])
+        if path == "/tap_obs/sync" and self.tap_override is not None:
+            fake = self.tap_override
+            if isinstance(fake, (bytes, bytearray)):
+                fake = {"body": bytes(fake)}
+            return Reply(fake.get("status", 200),
+                         [("Content-Type", fake.get("content_type", VOTABLE_TYPE))],
+                         body=fake["body"])
         if path == "/tap_obs" or path.startswith("/tap_obs/"):
             return self._tap.route(request, path[len("/tap_obs"):])
         if path == "/datalink/links":
