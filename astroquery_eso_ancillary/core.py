@@ -197,7 +197,7 @@ class EsoClass(_compat.UpstreamEsoClass):
 
     def get_product_files(self, product_ids, *, categories=None, columns=None, cache=True,
                           authenticated=False, get_query_payload=False, async_job=False,
-                          chunk_size=None):
+                          chunk_size=None, datalink=True):
         """
         Every file (science and ancillary) of one or many products.
 
@@ -227,12 +227,16 @@ class EsoClass(_compat.UpstreamEsoClass):
             Run each query as an asynchronous TAP job.
         chunk_size : int, optional
             Product ids per query; default ``conf.id_chunk_size``.
+        datalink : bool, optional
+            Ask DataLink for the files of products ``phase3v2.product_files``
+            does not list (obsolete or deprecated ones); default True.
 
         Returns
         -------
         `~astropy.table.Table`
             One row per file: product_id, archive_id, eso_category, extension,
-            original_filename, access_estsize (kB), access_url, internal_file_id;
+            original_filename, access_estsize (kB), access_url, internal_file_id,
+            source (``'product_files'`` or ``'datalink'``);
             grouped by product in the order given, the science file first.
             Ids without files are named in one
             `~astroquery.exceptions.NoResultsWarning`.
@@ -256,13 +260,19 @@ class EsoClass(_compat.UpstreamEsoClass):
         selection.table = tap.order_rows(selection.table, product_ids=ids)
         found = set(selection.table["product_id"])
         missing = [pid for pid in ids if pid not in found]
+        extra = None
+        if missing and datalink:
+            extra = self._datalink_product_files(missing, categories=categories,
+                                                 authenticated=authenticated, cache=cache)
+            missing = [pid for pid in missing if pid not in set(extra["product_id"])]
         if missing:
             shown = ", ".join(missing[:10]) + (f" ... ({len(missing) - 10} more)"
                                                if len(missing) > 10 else "")
             what = "No files" if categories is None else f"No files of categories={categories!r}"
             warnings.warn(f"{what} for {len(missing)} of {len(ids)} product id(s): {shown}",
                           NoResultsWarning, stacklevel=2)
-        return self._finish(selection, plan, schema, client)
+        from .datalink import merge_product_files
+        return merge_product_files(self._finish(selection, plan, schema, client), extra, ids)
 
     def query_ancillary(self, product_ids=None, *, collections=None, instruments=None,
                         categories="ANCILLARY.*", extensions=None, original_filename=None,
@@ -557,6 +567,17 @@ class EsoClass(_compat.UpstreamEsoClass):
             return _compat.cached_request(self, "GET", url, params=params, timeout=timeout,
                                           cache=cache)
         return get
+
+    def _datalink_product_files(self, product_ids, *, categories, authenticated, cache):
+        # get_product_files' fallback: the #this/#auxiliary rows of products that
+        # phase3v2.product_files does not list, as product-file rows.
+        from . import datalink
+
+        links = datalink.fetch_links(product_ids, url=self.datalink_url,
+                                     get=self._datalink_get(authenticated, cache),
+                                     timeout=self.timeout)
+        rows = datalink.product_file_rows(links, product_ids)
+        return datalink.select_categories(rows, categories)
 
     def get_datalinks(self, product_ids, *, semantics=None, batch_size=None,
                       authenticated=False, cache=True):

@@ -252,3 +252,56 @@ def product_file_rows(links, product_ids):
                                            unit=u.kB)
     table["source"] = Column(["datalink"] * len(out), dtype="U16")
     return table
+
+
+def select_categories(rows, categories):
+    """Keep the product-file rows whose eso_category matches ``categories`` (None: all)."""
+    if categories is None or len(rows) == 0:
+        return rows
+    from .adql import compile_patterns
+
+    patterns = compile_patterns(categories, what="categories")
+    return rows[[patterns.match(str(value)) for value in rows["eso_category"]]]
+
+
+def merge_product_files(table, extra, product_ids):
+    """Add DataLink rows to a ``phase3v2.product_files`` result, tagged by ``source``.
+
+    Every row gets ``source`` (``'product_files'`` or ``'datalink'``); DataLink
+    rows fill the table's columns they know (others masked); rows are then
+    grouped by product in the order of ``product_ids``, science file first.
+
+    Examples
+    --------
+    >>> t = Table({"product_id": ["ADP.2"], "archive_id": ["ADP.2"]})
+    >>> e = Table({"product_id": ["ADP.1"], "archive_id": ["ADP.1"], "source": ["datalink"]})
+    >>> list(merge_product_files(t, e, ["ADP.1", "ADP.2"])["source"])
+    ['datalink', 'product_files']
+    """
+    from .tap import order_rows
+
+    table = table.copy(copy_data=False)
+    table["source"] = Column(["product_files"] * len(table), dtype="U16")
+    if extra is None or len(extra) == 0:
+        return table
+    meta = dict(table.meta)
+    added = Table(masked=True)
+    for name in table.colnames:
+        column = table[name]
+        if name in extra.colnames:
+            values = extra[name]
+            added[name] = MaskedColumn(values, mask=getattr(values, "mask", None),
+                                       dtype=column.dtype if column.dtype.kind != "U"
+                                       else values.dtype)
+        else:
+            added[name] = MaskedColumn(np.zeros(len(extra), dtype=column.dtype),
+                                       mask=np.ones(len(extra), dtype=bool))
+        added[name].unit = column.unit
+        added[name].description = column.description
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # metadata merge conflicts
+        merged = vstack([table, added], join_type="exact", metadata_conflicts="silent")
+    merged = order_rows(merged, product_ids=product_ids)
+    merged.meta.clear()
+    merged.meta.update(meta)
+    return merged

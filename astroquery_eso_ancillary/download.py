@@ -265,6 +265,21 @@ def _content_range(value):
         return None
 
 
+def _body(response, block_size):
+    """Yield the body as it arrives, so a dropped connection loses nothing received.
+
+    ``iter_content`` asks for whole blocks and discards a partly filled one
+    when the connection breaks; ``read1`` returns whatever has arrived.
+    """
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    read1 = getattr(response.raw, "read1", None)
+    if encoding not in ("", "identity") or read1 is None:  # urllib3 < 2, or encoded anyway
+        yield from response.iter_content(chunk_size=min(block_size, 65536))
+        return
+    while chunk := read1(block_size):
+        yield chunk
+
+
 def _file_name(job, response):
     proposed = filename_from_disposition(response.headers.get("Content-Disposition"))
     name = safe_filename(proposed, fallback=None) if proposed else ""
@@ -371,7 +386,7 @@ def _attempt(job, part, progress):
         received = offset
         with open(part, mode) as out:
             try:
-                for chunk in response.iter_content(chunk_size=job.block_size):
+                for chunk in _body(response, job.block_size):
                     out.write(chunk)
                     received += len(chunk)
                     if progress is not None:

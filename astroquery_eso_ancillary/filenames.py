@@ -16,7 +16,6 @@ download folder (and its manifest) means the same on every machine:
 import os
 import re
 import unicodedata
-from email.message import Message
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -29,6 +28,8 @@ REPLACEMENT = "_"
 #: the ``.part``/``.lock`` suffixes the download engine adds.
 MAX_NAME_BYTES = 240
 
+# One ``; name=value`` parameter of a header, the value quoted or not.
+_PARAM_RE = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 # Windows refuses these characters and every control character (incl. NUL).
 _BAD_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 # Windows refuses these device names, with or without an extension.
@@ -107,22 +108,23 @@ def filename_from_disposition(header):
     """
     if not header:
         return None
-    message = Message()
-    message["Content-Disposition"] = header
-    params = dict(message.get_params(header="Content-Disposition", unquote=True) or [])
+    params = {}
+    for name, value in _PARAM_RE.findall(";" + str(header).split(";", 1)[-1]
+                                         if ";" in str(header) else ""):
+        value = value.strip()
+        if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params.setdefault(name.lower(), value)
     extended = params.get("filename*")
     if extended:
-        charset, _, rest = str(extended).partition("'")
+        charset, _, rest = extended.partition("'")
         _, _, encoded = rest.partition("'")
         if encoded:
             try:
                 return unquote(encoded, encoding=charset or "utf-8", errors="strict")
             except (LookupError, UnicodeDecodeError):
                 pass
-    name = message.get_filename()
-    if isinstance(name, str) and name:
-        return name
-    return None
+    return params.get("filename") or None
 
 
 def contained_path(destination, name):
