@@ -97,7 +97,8 @@ def test_5xx_is_retried(eso_archive):
         assert len(datalink_requests(emu)) == 3
         emu.faults = Faults(error_fraction=0.5, error_status=503, paths=("/datalink",),
                             seed=1)
-        links = emu.eso.get_datalinks(MUSE, cache=False)
+        with conf.set_temp("max_retries", 10):
+            links = emu.eso.get_datalinks(MUSE, cache=False)
     assert "#this" in list(links["semantics"])
 
 
