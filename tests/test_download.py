@@ -11,6 +11,7 @@ from astropy.table import Table
 from astroquery import log
 
 from astroquery_eso_ancillary import conf
+from astroquery_eso_ancillary.emulator import file_content
 from astroquery_eso_ancillary.exceptions import LoginError
 from astroquery_eso_ancillary.filenames import (
     contained_path,
@@ -354,3 +355,39 @@ def test_unzip_gzip_file(eso_archive, dest):
     again = emu.eso.download_ancillary(aid, destination=dest, unzip=True, progress=False)
     assert again["status"][0] == "skipped-existing"
     assert again["local_path"][0] == row["local_path"]
+
+
+def test_unzip_compress_z_file(eso_archive, dest):
+    # Raw progenitor files are served as .fits.Z (Unix compress), as ESO does.
+    emu = eso_archive
+    links = emu.eso.get_datalinks(MUSE, semantics="#progenitor")
+    raw_id = links["access_url"][0].rsplit("/", 1)[-1]
+    info = emu.file_info(raw_id)
+    assert info["name"].endswith(".fits.Z")
+    manifest = emu.eso.download_ancillary(raw_id, destination=dest, unzip=True,
+                                          progress=False)
+    row = manifest[0]
+    assert row["status"] == "downloaded"
+    assert row["local_path"].endswith(".fits")
+    with open(row["local_path"], "rb") as fh:
+        assert fh.read() == file_content(raw_id, info["plain_size"])
+    assert os.listdir(dest) == [os.path.basename(row["local_path"])]
+    # Without unzip the compressed bytes are kept as served.
+    kept = emu.eso.download_ancillary(raw_id, destination=dest / "z", progress=False)
+    with open(kept["local_path"][0], "rb") as fh:
+        assert fh.read() == emu.file_bytes(raw_id)
+
+
+def test_emulator_login_page_and_hostile_name(eso_archive, dest):
+    emu = eso_archive
+    page, odd = MUSE_PREVIEWS[:2]
+    emu.file_overrides[page] = {"content_type": "text/html",
+                                "body": b"<html><form>ESO login</form></html>"}
+    emu.file_overrides[odd] = {"content_disposition": 'attachment; filename="../../x:y.png"'}
+    manifest = emu.eso.download_ancillary(files_table(emu, [page, odd]), destination=dest,
+                                          progress=False)
+    assert manifest["status"][0] == "error" and "HTML" in manifest["message"][0]
+    assert manifest["status"][1] == "downloaded"
+    assert os.listdir(dest) == ["x_y.png"]
+    with open(dest / "x_y.png", "rb") as fh:
+        assert fh.read() == emu.file_bytes(odd)
