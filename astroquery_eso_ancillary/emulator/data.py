@@ -26,6 +26,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from math import cos, pi
 
 __all__ = [
     "OBSOLETE_PRODUCT_ID",
@@ -164,19 +165,6 @@ def archive_tables(size_column="access_estsize"):
 FOREIGN_KEYS = (("phase3v2.product_files", "ivoa.ObsCore", (("product_id", "dp_id"),)),)
 
 
-class _Rng(random.Random):
-    """Mersenne Twister with cheaper integer draws (stdlib's are slow at millions of calls)."""
-
-    def randint(self, a, b):
-        return a + int(self.random() * (b - a + 1))
-
-    def randrange(self, n):
-        return int(self.random() * n)
-
-    def choice(self, seq):
-        return seq[int(self.random() * len(seq))]
-
-
 # --------------------------------------------------------------------------- time helpers
 
 _MJD_UNIX = 40587.0
@@ -217,33 +205,29 @@ def _period(sec):
 
 
 def _proposal(rng, sec):
+    r = rng.random
     period = _period(sec)
     prefix = f"{period:03d}" if period < 100 else f"{period:04d}"
-    if rng.random() < 0.1:
+    if r() < 0.1:
         prefix = f"1{period:03d}"      # large and GTO programmes
-    letter = rng.choice("CCCCDDAABE")
-    return f"{prefix}.{letter}-{rng.randint(1, 999):04d}({rng.choice('AAAABBC')})"
+    letter = "CCCCDDAABE"[int(r() * 10)]
+    return f"{prefix}.{letter}-{1 + int(r() * 999):04d}({'AAAABBC'[int(r() * 7)]})"
 
 
 # --------------------------------------------------------------------------- sky helpers
 
+_DEG = pi / 180.0
+_BOX_FORMAT = "POLYGON ICRS " + " ".join(["%.6f"] * 8)
+
 def _box(ra, dec, half):
     """STC-S polygon of a square of half-size ``half`` deg centred on (ra, dec)."""
-    from math import cos, radians
-    dra = half / max(cos(radians(dec)), 0.05)
-    pts = ((ra - dra, dec - half), (ra + dra, dec - half),
-           (ra + dra, dec + half), (ra - dra, dec + half))
-    return "POLYGON ICRS " + " ".join(f"{x % 360:.6f} {y:.6f}" for x, y in pts)
+    dra = half / max(cos(dec * _DEG), 0.05)
+    lo, hi = (ra - dra) % 360, (ra + dra) % 360
+    return _BOX_FORMAT % (lo, dec - half, hi, dec - half, hi, dec + half, lo, dec + half)
 
 
 def _circle(ra, dec, r):
     return f"CIRCLE ICRS {ra:.6f} {dec:.6f} {r:.6f}"
-
-
-def _jitter(rng, ra, dec, amount=0.01):
-    from math import cos, radians
-    return ((ra + rng.uniform(-amount, amount) / max(cos(radians(dec)), 0.05)) % 360,
-            max(-90.0, min(90.0, dec + rng.uniform(-amount, amount))))
 
 
 # --------------------------------------------------------------------------- collections
@@ -289,192 +273,201 @@ _KMOS_BANDS = {"IZ": (7.8e-7, 1.08e-6), "YJ": (1.0e-6, 1.36e-6), "H": (1.46e-6, 
                "K": (1.92e-6, 2.46e-6), "HK": (1.46e-6, 2.46e-6)}
 
 
-def _pick(rng, targets):
-    name, ra, dec = targets[rng.randrange(len(targets))]
-    ra, dec = _jitter(rng, ra, dec)
-    return name, ra, dec
+def _pick(r, targets):
+    """A target of the list, pointed within 0.01 deg of its position."""
+    name, ra, dec = targets[int(r() * len(targets))]
+    return (name, (ra + (r() - 0.5) * 0.02 / max(cos(dec * _DEG), 0.05)) % 360,
+            max(-90.0, min(90.0, dec + (r() - 0.5) * 0.02)))
 
 
-def _exposures(obs, n, exptime):
-    """Start times of ``n`` exposures of ``exptime`` s with a 60-120 s overhead."""
-    return [obs + k * (exptime + 90.123) for k in range(n)]
+def _between(r, lo, hi):
+    """An integer in [lo, hi] (sizes in kB, numbers): cheaper than Random.randint."""
+    return lo + int(r() * (hi - lo + 1))
+
+
+def _one(r, options):
+    return options[int(r() * len(options))]
+
+
+def _fields(target, ra, dec, region, fov, resolution, dptype, exptime, t_span, em, res_power,
+            o_ucd, obs_id, facility, calib_level):
+    """The ObsCore fields a recipe decides, in a fixed order (see `Archive._draw`)."""
+    return (obs_id, facility, dptype, calib_level, target, ra, dec, fov, region, resolution,
+            t_span, exptime, em[0], em[1], res_power, o_ucd)
+
+
+_CUBE_UCD, _FLUX_UCD = "phot.flux.density;em.wl", "phot.flux"
+_MUSE_MODES = ("WFM-NOAO-N",) * 11 + ("WFM-AO-N",) * 6 + ("NFM-AO-N",) * 2 + ("WFM-NOAO-E",)
+_ESPRESSO_MODES = ("HR_1x1_U1",) * 3 + ("HR_2x1_U3",) * 3 + ("HR_1x1_U2",) * 2 + (
+    "UHR_1x1_U4", "MR_4x2_4UT")
+_ESPRESSO_RES = {"HR": 140000.0, "UHR": 190000.0, "MR": 70000.0}
 
 
 def _muse(rng, obs):
-    mode = rng.choices(("WFM-NOAO-N", "WFM-AO-N", "NFM-AO-N", "WFM-NOAO-E"),
-                       (55, 30, 10, 5))[0]
-    name, ra, dec = _pick(rng, _MUSE_TARGETS)
-    nexp, exptime = rng.randint(1, 4), rng.choice((600.0, 900.0, 1200.0, 1500.0))
-    obsnum, stamps = rng.randint(1_000_000, 3_999_999), _exposures(obs, nexp, exptime)
-    first = _iso_ms(obs)
-    half = 3.75 / 3600 if mode.startswith("NFM") else 0.5 / 60
+    r = rng.random
+    mode = _one(r, _MUSE_MODES)
+    name, ra, dec = _pick(r, _MUSE_TARGETS)
+    nexp, exptime = _between(r, 1, 4), _one(r, (600.0, 900.0, 1200.0, 1500.0))
+    obsnum, first = _between(r, 1_000_000, 3_999_999), _iso_ms(obs)
+    stamps = [first] + [_iso_ms(obs + k * (exptime + 90.123)) for k in range(1, nexp)]
+    nfm = mode[0] == "N"
     files = [("SCIENCE.CUBE.IFS", "FITS", f"MU_SCBY_{obsnum}_{first}_{mode}_SKY.fits",
-              rng.randint(1_400_000, 3_600_000)),
+              _between(r, 1_400_000, 3_600_000)),
              ("ANCILLARY.IMAGE.WHITELIGHT", "FITS", f"MU_SIMY_{obsnum}_{first}_{mode}_SKY.fits",
-              rng.randint(500, 560)),
-             ("ANCILLARY.README", "LOG", f"r.MUSE.{first}_tpl.log", rng.randint(200, 280)),
-             ("ANCILLARY.PREVIEW", "PNG", f"r.MUSE.{first}_tpl.png", rng.randint(320, 345))]
-    files += [("ANCILLARY.PREVIEW", "PNG", f"r.MUSE.{_iso_ms(s)}_pst.png",
-               rng.randint(320, 345)) for s in stamps]
-    if rng.random() < 0.15:
-        files += [("ANCILLARY.MUSE.PIXTABLE_REDUCED", "FITS",
-                   f"MU_SPTR_{obsnum}_{_iso_ms(s)}_{mode}.fits",
-                   rng.randint(1_100_000, 1_800_000)) for s in stamps]
-    return dict(target=name, ra=ra, dec=dec, region=_box(ra, dec, half), fov=2 * half,
-                resolution=0.05 if mode.startswith("NFM") else 0.6, dptype="cube",
-                exptime=nexp * exptime, t_span=stamps[-1] - obs + exptime,
-                em=(4.65e-7, 9.3e-7), res_power=3000.0, o_ucd="phot.flux.density;em.wl",
-                obs_id=str(obsnum), facility="ESO-VLT-U4", calib_level=2), files
+              _between(r, 500, 560)),
+             ("ANCILLARY.README", "LOG", f"r.MUSE.{first}_tpl.log", _between(r, 200, 280)),
+             ("ANCILLARY.PREVIEW", "PNG", f"r.MUSE.{first}_tpl.png", _between(r, 320, 345))]
+    files += [("ANCILLARY.PREVIEW", "PNG", f"r.MUSE.{s}_pst.png", _between(r, 320, 345))
+              for s in stamps]
+    if r() < 0.15:
+        files += [("ANCILLARY.MUSE.PIXTABLE_REDUCED", "FITS", f"MU_SPTR_{obsnum}_{s}_{mode}.fits",
+                   _between(r, 1_100_000, 1_800_000)) for s in stamps]
+    half = 3.75 / 3600 if nfm else 0.5 / 60
+    return _fields(name, ra, dec, _box(ra, dec, half), 2 * half, 0.05 if nfm else 0.6, "cube",
+                   nexp * exptime, nexp * (exptime + 90.123) - 90.123, (4.65e-7, 9.3e-7),
+                   3000.0, _CUBE_UCD, str(obsnum), "ESO-VLT-U4", 2), files
 
 
 def _espresso(rng, obs):
-    mode = rng.choices(("HR_1x1_U1", "HR_2x1_U3", "HR_1x1_U2", "UHR_1x1_U4", "MR_4x2_4UT"),
-                       (30, 30, 20, 10, 10))[0]
-    name, ra, dec = _pick(rng, _STAR_TARGETS)
-    nexp, exptime = rng.randint(1, 6), rng.choice((300.0, 600.0, 900.0, 1200.0))
-    obsnum, stamps = rng.randint(2_000_000, 3_999_999), _exposures(obs, nexp, exptime)
-    first, tail = _iso_ms(obs), f"_{mode}"
+    r = rng.random
+    mode = _one(r, _ESPRESSO_MODES)
+    name, ra, dec = _pick(r, _STAR_TARGETS)
+    nexp, exptime = _between(r, 1, 6), _one(r, (300.0, 600.0, 900.0, 1200.0))
+    obsnum, first = _between(r, 2_000_000, 3_999_999), _iso_ms(obs)
+    stamps = [first] + [_iso_ms(obs + k * (exptime + 90.123)) for k in range(1, nexp)]
+    tail = f"_{mode}"
     files = [("SCIENCE.SPECTRUM", "FITS", f"ES_S1DA_{obsnum}_{first}{tail}.fits",
-              rng.randint(8_000, 14_000))]
-    files += [("ANCILLARY.SPECTRUM", "FITS", f"ES_SFLA_{obsnum}_{_iso_ms(s)}{tail}.fits",
-               rng.randint(11_000, 13_500)) for s in stamps]
-    if rng.random() < 0.5:      # fibre B (sky or simultaneous reference): the LIKE trap
-        files += [("ANCILLARY.SPECTRUM", "FITS", f"ES_SFLAB_{obsnum}_{_iso_ms(s)}{tail}.fits",
-                   rng.randint(11_000, 13_500)) for s in stamps]
-    files += [("ANCILLARY.CCF", "FITS", f"ES_SCCA_{obsnum}_{_iso_ms(s)}{tail}.fits",
-               rng.randint(600, 800)) for s in stamps[:2]]
+              _between(r, 8_000, 14_000))]
+    files += [("ANCILLARY.SPECTRUM", "FITS", f"ES_SFLA_{obsnum}_{s}{tail}.fits",
+               _between(r, 11_000, 13_500)) for s in stamps]
+    if r() < 0.5:      # fibre B (sky or simultaneous reference): the LIKE 'ES_SFLA%' trap
+        files += [("ANCILLARY.SPECTRUM", "FITS", f"ES_SFLAB_{obsnum}_{s}{tail}.fits",
+                   _between(r, 11_000, 13_500)) for s in stamps]
+    files += [("ANCILLARY.CCF", "FITS", f"ES_SCCA_{obsnum}_{s}{tail}.fits",
+               _between(r, 600, 800)) for s in stamps[:2]]
     files.append(("ANCILLARY.2DECHELLE.TAR", "TAR", f"ES_SOBF_{obsnum}_{first}{tail}.tar",
-                  rng.randint(150_000, 420_000)))
-    res = {"HR": 140000.0, "UHR": 190000.0, "MR": 70000.0}[mode.split("_")[0]]
+                  _between(r, 150_000, 420_000)))
     unit = mode.rsplit("_", 1)[1]
     facility = "ESO-VLT-U1234" if unit == "4UT" else f"ESO-VLT-U{unit[1]}"
-    return dict(target=name, ra=ra, dec=dec, region=_circle(ra, dec, 0.5 / 3600),
-                fov=1.0 / 3600, resolution=1.0, dptype="spectrum",
-                exptime=nexp * exptime, t_span=stamps[-1] - obs + exptime,
-                em=(3.78e-7, 7.89e-7), res_power=res, o_ucd="phot.flux.density;em.wl",
-                obs_id=str(obsnum), facility=facility, calib_level=2), files
+    return _fields(name, ra, dec, _circle(ra, dec, 0.5 / 3600), 1.0 / 3600, 1.0, "spectrum",
+                   nexp * exptime, nexp * (exptime + 90.123) - 90.123, (3.78e-7, 7.89e-7),
+                   _ESPRESSO_RES[mode.split("_")[0]], _CUBE_UCD, str(obsnum), facility,
+                   2), files
 
 
 def _harps(rng, obs):
-    name, ra, dec = _pick(rng, _HARPS_TARGETS)
-    exptime, stamp = rng.choice((300.0, 600.0, 900.0)), _iso_ms(obs)
+    r = rng.random
+    name, ra, dec = _pick(r, _HARPS_TARGETS)
+    exptime, stamp = _one(r, (300.0, 600.0, 900.0)), _iso_ms(obs)
     files = [("SCIENCE.SPECTRUM", "FITS", f"HARPS.{stamp}_s1d_A_DRS_HARPS_3.8.fits",
-              rng.randint(280, 420)),
+              _between(r, 280, 420)),
              ("ANCILLARY.HARPSTAR", "TAR", f"HARPS.{stamp}_DRS_HARPS_3.8.tar",
-              rng.randint(18_000, 26_000))]
-    if rng.random() < 0.7:
-        mask = rng.choice(("G2", "K5", "M2"))
-        files.append(("ANCILLARY.CCF", "FITS", f"HARPS.{stamp}_ccf_{mask}_A.fits",
-                      rng.randint(300, 620)))
-    return dict(target=name, ra=ra, dec=dec, region=_circle(ra, dec, 0.5 / 3600),
-                fov=1.0 / 3600, resolution=1.0, dptype="spectrum", exptime=exptime,
-                t_span=exptime, em=(3.78e-7, 6.91e-7), res_power=115000.0,
-                o_ucd="phot.flux.density;em.wl", obs_id=str(rng.randint(100_000, 999_999)),
-                facility="ESO-3.6", calib_level=2), files
+              _between(r, 18_000, 26_000))]
+    if r() < 0.7:
+        files.append(("ANCILLARY.CCF", "FITS", f"HARPS.{stamp}_ccf_{_one(r, ('G2', 'K5', 'M2'))}"
+                      "_A.fits", _between(r, 300, 620)))
+    return _fields(name, ra, dec, _circle(ra, dec, 0.5 / 3600), 1.0 / 3600, 1.0, "spectrum",
+                   exptime, exptime, (3.78e-7, 6.91e-7), 115000.0, _CUBE_UCD,
+                   str(_between(r, 100_000, 999_999)), "ESO-3.6", 2), files
 
 
 def _hawki(rng, obs):
-    name, ra, dec = _pick(rng, _HAWKI_TARGETS)
-    band = rng.choice(("Y", "J", "H", "Ks"))
-    stamp, size = _iso_ms(obs), rng.randint(60_000, 72_000)
+    r = rng.random
+    name, ra, dec = _pick(r, _HAWKI_TARGETS)
+    band = _one(r, ("Y", "J", "H", "Ks"))
+    stamp, size = _iso_ms(obs), _between(r, 60_000, 72_000)
     files = [("SCIENCE.IMAGE", "FITS", f"HAWKI.{stamp}_{band}_tile.fits", size),
              ("ANCILLARY.WEIGHTMAP", "FITS", f"HAWKI.{stamp}_{band}_tile_weight.fits",
-              size // 2 + rng.randint(0, 2000))]
-    return dict(target=name, ra=ra, dec=dec, region=_box(ra, dec, 3.75 / 60), fov=0.125,
-                resolution=0.4, dptype="image", exptime=rng.choice((600.0, 1200.0, 2400.0)),
-                t_span=3600.0, em=_NIR_BANDS[band], res_power=None, o_ucd="phot.flux",
-                obs_id=str(rng.randint(1_000_000, 3_999_999)), facility="ESO-VLT-U4",
-                calib_level=2), files
+              size // 2 + _between(r, 0, 2000))]
+    return _fields(name, ra, dec, _box(ra, dec, 3.75 / 60), 0.125, 0.4, "image",
+                   _one(r, (600.0, 1200.0, 2400.0)), 3600.0, _NIR_BANDS[band], None,
+                   _FLUX_UCD, str(_between(r, 1_000_000, 3_999_999)), "ESO-VLT-U4", 2), files
 
 
 def _vircam(rng, obs, *, survey):
-    stamp = time.strftime("%Y%m%d", time.gmtime(obs))
-    num = rng.randint(1, 999)
+    r = rng.random
+    stamp = _iso(obs)
+    num = _between(r, 1, 999)
     if survey == "VVV":
-        bulge = rng.random() < 0.6
-        tile = f"b{rng.randint(201, 396)}" if bulge else f"d{rng.randint(1, 152):03d}"
-        ra = rng.uniform(255, 275) if bulge else rng.uniform(190, 255)
-        dec = rng.uniform(-40, -18) if bulge else rng.uniform(-65, -45)
+        bulge = r() < 0.6
+        tile = f"b{_between(r, 201, 396)}" if bulge else f"d{_between(r, 1, 152):03d}"
+        ra = 255 + 20 * r() if bulge else 190 + 65 * r()
+        dec = -40 + 22 * r() if bulge else -65 + 20 * r()
         bands = ("Z", "Y", "J", "H", "Ks")
     else:
-        cloud = "LMC" if rng.random() < 0.75 else "SMC"
-        tile = f"{cloud} {rng.randint(2, 11)}_{rng.randint(2, 11)}"
-        ra = rng.uniform(65, 95) if cloud == "LMC" else rng.uniform(5, 25)
-        dec = rng.uniform(-75, -64) if cloud == "LMC" else rng.uniform(-75, -70)
+        lmc = r() < 0.75
+        tile = f"{'LMC' if lmc else 'SMC'} {_between(r, 2, 11)}_{_between(r, 2, 11)}"
+        ra = 65 + 30 * r() if lmc else 5 + 20 * r()
+        dec = -75 + 11 * r() if lmc else -75 + 5 * r()
         bands = ("Y", "J", "Ks")
-    band = rng.choice(bands)
-    base = f"v{stamp}_{num:05d}_st_tl"
-    if rng.random() < 0.3:          # source-table products come without ancillaries
-        files = [("SCIENCE.SRCTBL", "FITS", f"{base}_cat.fits", rng.randint(20_000, 90_000))]
+    band = _one(r, bands)
+    base = f"v{stamp[:4]}{stamp[5:7]}{stamp[8:10]}_{num:05d}_st_tl"
+    if r() < 0.3:          # source-table products come without ancillaries
+        files = [("SCIENCE.SRCTBL", "FITS", f"{base}_cat.fits", _between(r, 20_000, 90_000))]
         dptype = "measurements"
     else:
-        size = rng.randint(250_000, 520_000)
+        size = _between(r, 250_000, 520_000)
         files = [("SCIENCE.IMAGE", "FITS", f"{base}.fits", size),
                  ("ANCILLARY.WEIGHTMAP", "FITS", f"{base}_conf.fits", size // 3)]
         dptype = "image"
-    return dict(target=tile, ra=ra, dec=dec, region=_box(ra, dec, 0.7), fov=1.5,
-                resolution=0.8, dptype=dptype, exptime=rng.choice((80.0, 160.0, 375.0)),
-                t_span=1800.0, em=_NIR_BANDS[band], res_power=None, o_ucd="phot.flux",
-                obs_id=str(rng.randint(100_000, 999_999)), facility="ESO-VISTA",
-                calib_level=3), files
+    return _fields(tile, ra, dec, _box(ra, dec, 0.7), 1.5, 0.8, dptype,
+                   _one(r, (80.0, 160.0, 375.0)), 1800.0, _NIR_BANDS[band], None, _FLUX_UCD,
+                   str(_between(r, 100_000, 999_999)), "ESO-VISTA", 3), files
 
 
 def _kids(rng, obs):
-    north = rng.random() < 0.5
-    ra = rng.uniform(150, 230) if north else rng.uniform(330, 410) % 360
-    dec = rng.uniform(-3, 3) if north else rng.uniform(-35, -28)
-    band = rng.choice(tuple(_OPT_BANDS))
+    r = rng.random
+    north = r() < 0.5
+    ra = 150 + 80 * r() if north else (330 + 80 * r()) % 360
+    dec = -3 + 6 * r() if north else -35 + 7 * r()
+    band = _one(r, ("u", "g", "r", "i"))
     base = f"KiDS_DR4.0_{ra:.1f}_{dec:.1f}_{band}"
-    size = rng.randint(800_000, 1_100_000)
+    size = _between(r, 800_000, 1_100_000)
     files = [("SCIENCE.IMAGE", "FITS", f"{base}_sci.fits", size),
-             ("ANCILLARY.WEIGHTMAP", "FITS", f"{base}_wei.fits", size + rng.randint(0, 5000)),
+             ("ANCILLARY.WEIGHTMAP", "FITS", f"{base}_wei.fits", size + _between(r, 0, 5000)),
              ("ANCILLARY.MASK", "FITS", f"{base}_msk.fits", size // 4)]
-    return dict(target=f"KIDS_{ra:.1f}_{dec:.1f}", ra=ra, dec=dec, region=_box(ra, dec, 0.5),
-                fov=1.0, resolution=0.7, dptype="image", exptime=1800.0, t_span=2400.0,
-                em=_OPT_BANDS[band], res_power=None, o_ucd="phot.flux",
-                obs_id=str(rng.randint(100_000, 999_999)), facility="ESO-VST",
-                calib_level=3), files
+    return _fields(f"KIDS_{ra:.1f}_{dec:.1f}", ra, dec, _box(ra, dec, 0.5), 1.0, 0.7, "image",
+                   1800.0, 2400.0, _OPT_BANDS[band], None, _FLUX_UCD,
+                   str(_between(r, 100_000, 999_999)), "ESO-VST", 3), files
 
 
 def _xshooter(rng, obs):
-    name, ra, dec = _pick(rng, _XSH_TARGETS)
-    arm = rng.choice(tuple(_XSH_ARMS))
+    r = rng.random
+    name, ra, dec = _pick(r, _XSH_TARGETS)
+    arm = _one(r, ("UVB", "VIS", "NIR"))
     stamp = _iso_ms(obs)
     pre = f"XSHOO.{stamp}_SCI_SLIT_FLUX"
-    files = [("SCIENCE.SPECTRUM", "FITS", f"{pre}_MERGE1D_{arm}.fits", rng.randint(300, 900)),
+    files = [("SCIENCE.SPECTRUM", "FITS", f"{pre}_MERGE1D_{arm}.fits", _between(r, 300, 900)),
              ("ANCILLARY.2DSPECTRUM", "FITS", f"{pre}_MERGE2D_{arm}.fits",
-              rng.randint(2_000, 9_000))]
-    if arm != "UVB" and rng.random() < 0.6:
+              _between(r, 2_000, 9_000))]
+    if arm != "UVB" and r() < 0.6:
         files.append(("ANCILLARY.SPECTRUM.TELLURIC", "FITS",
-                      f"XSHOO.{stamp}_TELL_SLIT_MERGE1D_{arm}.fits", rng.randint(300, 900)))
-    files.append(("ANCILLARY.PREVIEW", "PNG", f"{pre}_MERGE1D_{arm}.png", rng.randint(40, 90)))
+                      f"XSHOO.{stamp}_TELL_SLIT_MERGE1D_{arm}.fits", _between(r, 300, 900)))
+    files.append(("ANCILLARY.PREVIEW", "PNG", f"{pre}_MERGE1D_{arm}.png", _between(r, 40, 90)))
     lo, hi, res = _XSH_ARMS[arm]
-    exptime = rng.choice((600.0, 1200.0, 2400.0))
-    return dict(target=name, ra=ra, dec=dec, region=_circle(ra, dec, 0.75 / 3600),
-                fov=11.0 / 3600, resolution=0.9, dptype="spectrum", exptime=exptime,
-                t_span=exptime, em=(lo, hi), res_power=res, o_ucd="phot.flux.density;em.wl",
-                obs_id=str(rng.randint(1_000_000, 3_999_999)), facility="ESO-VLT-U2",
-                calib_level=2), files
+    exptime = _one(r, (600.0, 1200.0, 2400.0))
+    return _fields(name, ra, dec, _circle(ra, dec, 0.75 / 3600), 11.0 / 3600, 0.9, "spectrum",
+                   exptime, exptime, (lo, hi), res, _CUBE_UCD,
+                   str(_between(r, 1_000_000, 3_999_999)), "ESO-VLT-U2", 2), files
 
 
 def _kmos(rng, obs):
-    name, ra, dec = _pick(rng, _KMOS_TARGETS)
-    band = rng.choice(tuple(_KMOS_BANDS))
+    r = rng.random
+    name, ra, dec = _pick(r, _KMOS_TARGETS)
+    band = _one(r, ("IZ", "YJ", "H", "K", "HK"))
     stamp = _iso_ms(obs)
-    ifu = rng.randint(1, 24)
+    ifu = _between(r, 1, 24)
     files = [("SCIENCE.CUBE.IFS", "FITS", f"KMOS.{stamp}_SCI_COMBINED_IFU{ifu:02d}.fits",
-              rng.randint(9_000, 40_000)),
+              _between(r, 9_000, 40_000)),
              ("ANCILLARY.KMOS.SCI_RECONSTRUCTED", "FITS",
-              f"KMOS.{stamp}_SCI_RECONSTRUCTED_{band}.fits", rng.randint(150_000, 260_000))]
-    if rng.random() < 0.5:
+              f"KMOS.{stamp}_SCI_RECONSTRUCTED_{band}.fits", _between(r, 150_000, 260_000))]
+    if r() < 0.5:
         files.append(("ANCILLARY.PREVIEW", "PNG", f"KMOS.{stamp}_IFU{ifu:02d}.png",
-                      rng.randint(30, 80)))
-    exptime = rng.choice((1800.0, 3600.0, 5400.0))
-    return dict(target=name, ra=ra, dec=dec, region=_box(ra, dec, 1.4 / 3600), fov=2.8 / 3600,
-                resolution=0.6, dptype="cube", exptime=exptime, t_span=exptime + 600.0,
-                em=_KMOS_BANDS[band], res_power=3500.0, o_ucd="phot.flux.density;em.wl",
-                obs_id=str(rng.randint(1_000_000, 3_999_999)), facility="ESO-VLT-U1",
-                calib_level=2), files
+                      _between(r, 30, 80)))
+    exptime = _one(r, (1800.0, 3600.0, 5400.0))
+    return _fields(name, ra, dec, _box(ra, dec, 1.4 / 3600), 2.8 / 3600, 0.6, "cube", exptime,
+                   exptime + 600.0, _KMOS_BANDS[band], 3500.0, _CUBE_UCD,
+                   str(_between(r, 1_000_000, 3_999_999)), "ESO-VLT-U1", 2), files
 
 
 @dataclass(frozen=True)
@@ -507,7 +500,12 @@ _COLLECTIONS = (
     _Collection("KMOS", "KMOS", 8, ("2018-01-01", "2026-06-30"), "2013-02-01", _kmos, 140),
 )
 
+def _doc_url(number):
+    return f"https://www.eso.org/rm/api/v1/public/releaseDescriptions/{number}"
+
+
 _FIRST_OBS = [_epoch(c.first_obs) for c in _COLLECTIONS]
+_DOC_URLS = [_doc_url(c.release_doc) for c in _COLLECTIONS]
 _FUTURE = _epoch("2030-01-01")
 
 # Every generated product of collection ``c`` takes archive ids in the millisecond slot
@@ -699,7 +697,7 @@ class Archive:
         with self._lock:
             hit = self._blocks.get(b)
         if hit is None:
-            rng = _Rng(self.seed * 0x9E3779B1 + b)
+            rng = random.Random(self.seed * 0x9E3779B1 + b)
             stop = min((b + 1) * _BLOCK, len(self._gen_plan))
             hit = [self._draw(k, rng) for k in range(b * _BLOCK, stop)]
             with self._lock:
@@ -714,33 +712,30 @@ class Archive:
         coll = _COLLECTIONS[c]
         dp_id = self._ids[k + len(self._refs)]
         first, last_obs = _FIRST_OBS[c], sec - 86400 * 20
-        obs = max(first, last_obs - rng.uniform(0, 86400 * 900)) + rng.uniform(0, 86399)
-        obs = float(int(obs)) + rng.randint(0, 999) / 1000.0
-        info, files = coll.recipe(rng, obs)
+        r = rng.random
+        obs = int(max(first, last_obs - r() * 86400 * 900) + r() * 86399) + int(r() * 1000) / 1e3
+        fields, files = coll.recipe(rng, obs)
+        r = rng.random
         if coll.survey:
-            proposal = f"{coll.survey}({rng.choice('ABCDEFGH')})"
+            proposal = f"{coll.survey}({_one(r, 'ABCDEFGH')})"
             release = _iso(sec) + "Z"
-        elif rng.random() < _PROPRIETARY_FRACTION:
-            release = _iso(int(_FUTURE + rng.uniform(0, 5 * 365.25 * 86400))) + "Z"
+        elif r() < _PROPRIETARY_FRACTION:
+            release = _iso(_FUTURE + r() * 5 * 365.25 * 86400) + "Z"
             proposal = _proposal(rng, obs)
         else:
-            release = _iso(int(obs) + 365 * 86400) + "Z"
+            release = _iso(obs + 365 * 86400) + "Z"
             proposal = _proposal(rng, obs)
-        product = (dp_id, coll.name, info["obs_id"], info["facility"], coll.instrument,
-                   info["dptype"], info["calib_level"], info["target"], round(info["ra"], 6),
-                   round(info["dec"], 6), info["fov"], info["region"], info["resolution"],
-                   _mjd(obs), _mjd(obs + info["t_span"]), info["exptime"], info["em"][0],
-                   info["em"][1], info["res_power"], info["o_ucd"], proposal, release,
-                   files[0][3], self._doc_url(coll.release_doc))
+        (obs_id, facility, dptype, calib, target, ra, dec, fov, region, resolution, t_span,
+         exptime, em_min, em_max, res_power, o_ucd) = fields
+        product = (dp_id, coll.name, obs_id, facility, coll.instrument, dptype, calib, target,
+                   round(ra, 6), round(dec, 6), fov, region, resolution, _mjd(obs),
+                   _mjd(obs + t_span), exptime, em_min, em_max, res_power, o_ucd, proposal,
+                   release, files[0][3], _DOC_URLS[c])
         prefix, ms0 = dp_id[:24], int(dp_id[24:])
         internal = 100_000_000 + k * 64
         rows = [(dp_id, dp_id if n == 0 else f"{prefix}{ms0 + n:03d}", cat, ext, name, size,
                  internal + n) for n, (cat, ext, name, size) in enumerate(files[:_MAX_FILES])]
         return product, rows
-
-    @staticmethod
-    def _doc_url(number):
-        return f"https://www.eso.org/rm/api/v1/public/releaseDescriptions/{number}"
 
     def _reference_rows(self, ref):
         f = ref["fields"]
@@ -754,7 +749,7 @@ class Archive:
                    ref["instrument"], f["dptype"], f["calib_level"], f["target"], f["ra"],
                    f["dec"], f["fov"], region, f["resolution"], _mjd(t0), _mjd(t1),
                    f["exptime"], f["em"][0], f["em"][1], f["res_power"], f["o_ucd"],
-                   f["proposal"], f["release"], files[0][4], self._doc_url(f["doc"]))
+                   f["proposal"], f["release"], files[0][4], _doc_url(f["doc"]))
         rows = [(ref["dp_id"], aid, cat, ext, name, size, internal)
                 for aid, cat, ext, name, size, internal in files]
         return product, rows
@@ -795,7 +790,7 @@ class Archive:
         for ref in self._refs:
             yield self._reference_rows(ref)
         for b in range((len(self._gen_plan) + _BLOCK - 1) // _BLOCK):
-            rng = _Rng(self.seed * 0x9E3779B1 + b)
+            rng = random.Random(self.seed * 0x9E3779B1 + b)
             for k in range(b * _BLOCK, min((b + 1) * _BLOCK, len(self._gen_plan))):
                 yield self._draw(k, rng)
 
