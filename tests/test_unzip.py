@@ -161,5 +161,5 @@ def test_names():
     assert is_compressed("a.fits.Z") and is_compressed("a.fits.GZ")
     assert not is_compressed("a.fits.z") and not is_compressed("a.png")
     assert decompressed_name("a.fits.gz") == "a.fits"
-    with pytest.raises(ValueError, match="does not end in .gz or .Z"):
+    with pytest.raises(ValueError, match=r"does not end in \.gz or \.Z"):
         decompress_file("a.fits")
