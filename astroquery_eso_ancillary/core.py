@@ -493,10 +493,13 @@ class EsoClass(_compat.UpstreamEsoClass):
         -------
         manifest : `~astropy.table.Table`
             One row per file: archive_id, product_id, eso_category, url,
-            local_path, size (bytes on disk), status (``downloaded``,
-            ``resumed``, ``skipped-existing`` or ``error``), message (why, for
-            anything but ``downloaded``), http_status, attempts. Failures are
-            rows with status ``error``, never missing.
+            local_path, size (bytes on disk), status, message (why, for
+            anything but ``downloaded``), http_status, attempts. Status is
+            ``downloaded``; ``resumed`` (completed by continuing a partial
+            download, left by an earlier run or by a dropped connection);
+            ``skipped-existing`` (a complete file was there and
+            ``overwrite=False``); or ``error``. Failures are rows, never
+            missing; their count is logged as a warning.
 
         Notes
         -----

@@ -323,17 +323,17 @@ def _http_failure(job, response):
         return _FailError(why, status=status)
     if status == 403:
         return _FailError("HTTP 403: access to this file is forbidden for your account.",
-                     status=status)
+                          status=status)
     if status == 404:
         return _FailError("HTTP 404: the archive has no file with this id.", status=status)
     if status == 429 or 500 <= status < 600:
         return _RetryError(f"HTTP {status} from the server.", status=status,
-                      wait=_retry_after(response))
+                           wait=_retry_after(response))
     return _FailError(f"HTTP {status}: unexpected answer from the server.", status=status)
 
 
 def _attempt(job, part, progress):
-    """One request; returns (final_path, resumed) or raises _RetryError/_FailError/_SkipError."""
+    """One request: (final path, resumed?, HTTP status), or _RetryError/_FailError/_SkipError."""
     offset = part.stat().st_size if part.exists() else 0
     headers = dict(job.headers)
     if offset:
@@ -346,7 +346,7 @@ def _attempt(job, part, progress):
             # The part file is not a prefix the server can continue: start over.
             part.unlink(missing_ok=True)
             raise _RetryError("HTTP 416: the partial file could not be continued; restarting.",
-                         status=status, wait=0, count=False)
+                              status=status, wait=0, count=False)
         if status not in (200, 206):
             raise _http_failure(job, response)
         name = _file_name(job, response)
@@ -358,8 +358,8 @@ def _attempt(job, part, progress):
         if ctype in ("text/html", "application/xhtml+xml") \
                 and not name.lower().endswith((".html", ".htm")):
             raise _FailError(f"HTTP {status} but the server sent an HTML page ({ctype}) instead of "
-                        f"the file {name} (a login or error page?); nothing was saved.",
-                        status=status)
+                             f"the file {name} (a login or error page?); nothing was saved.",
+                             status=status)
         if not job.overwrite:
             existing = _existing(job, final)
             if existing is not None:
@@ -371,7 +371,7 @@ def _attempt(job, part, progress):
             if spec is None or spec[0] != offset:
                 part.unlink(missing_ok=True)
                 raise _RetryError("The server answered a Range request with the wrong piece; "
-                             "restarting.", status=status, wait=0)
+                                  "restarting.", status=status, wait=0)
             total = spec[1]
             mode = "ab"
         else:
@@ -393,13 +393,13 @@ def _attempt(job, part, progress):
                         progress(len(chunk))
             except _NETWORK_ERRORS as exc:
                 raise _RetryError(f"Connection lost after {received} of "
-                             f"{total if total is not None else '?'} bytes "
-                             f"({_describe(exc)}).", status=status) from None
+                                  f"{total if total is not None else '?'} bytes "
+                                  f"({_describe(exc)}).", status=status) from None
         if total is not None and received != total:
             if received > total:
                 part.unlink(missing_ok=True)
             raise _RetryError(f"Received {received} bytes where {total} were announced.",
-                         status=status)
+                              status=status)
         os.replace(part, final)
         return final, status == 206, status
 
