@@ -18,7 +18,7 @@ import time
 from astroquery.eso import EsoClass as UpstreamEsoClass
 
 __all__ = ["UPSTREAM_SHAPE", "TokenInfo", "UpstreamEsoClass", "cached_request",
-           "max_row_limit", "row_limit", "token_expiry"]
+           "drop_cached_response", "max_row_limit", "row_limit", "token_expiry"]
 
 #: "tap" for the TAP-based astroquery.eso (main, 0.4.12), "wdb" for 0.4.11.
 UPSTREAM_SHAPE = "tap" if hasattr(UpstreamEsoClass, "query_tap") else "wdb"
@@ -107,7 +107,16 @@ def cached_request(eso, method, url, *, data=None, params=None, timeout=None, ca
                             cache=cache)
     if cache and response.status_code != 200:
         # astroquery caches whatever came back; a 503 or an error must not be replayed.
-        query = getattr(eso, "_last_query", None)
-        if query is not None:
-            query.request_file(eso.cache_location).unlink(missing_ok=True)
+        drop_cached_response(eso)
     return response
+
+
+def drop_cached_response(eso):
+    """Remove the response of the last ``_request`` from astroquery's cache.
+
+    For answers found unusable only after reading them (an HTML page or an
+    error document sent with status 200).
+    """
+    query = getattr(eso, "_last_query", None)
+    if query is not None and eso.cache_location is not None:
+        query.request_file(eso.cache_location).unlink(missing_ok=True)

@@ -164,8 +164,20 @@ class _Session(requests.Session):
     def request(self, method, url, **kwargs):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
-        return send_with_retries(
+        # pyvo asks for streamed bodies and does not always read them, which leaks
+        # the connection; read every body now and hand pyvo a file-like copy.
+        kwargs["stream"] = False
+        response = send_with_retries(
             lambda: requests.Session.request(self, method, url, **kwargs), url)
+        response.raw = _Body(response.content)
+        return response
+
+
+class _Body(io.BytesIO):
+    """A read body that answers ``read(..., decode_content=...)`` like urllib3's."""
+
+    def read(self, size=-1, decode_content=True, **_):
+        return super().read(-1 if size is None else size)
 
 
 class TapClient:
@@ -238,7 +250,12 @@ class TapClient:
         if response.status_code in (401, 403):
             raise LoginError(f"The archive refused the query (HTTP {response.status_code}); "
                              "log in again with Eso.login().")
-        return self._parse(response.content, response.status_code, query, url, maxrec)
+        try:
+            return self._parse(response.content, response.status_code, query, url, maxrec)
+        except (EsoQueryError, EsoServiceError):
+            if self.cache:  # never replay an unusable answer from the cache
+                _compat.drop_cached_response(self.eso)
+            raise
 
     def _parse(self, content, status, query, url, maxrec):
         try:
@@ -246,7 +263,8 @@ class TapClient:
         except Exception:
             text = content[:300].decode("utf-8", "replace").strip()
             if 400 <= status < 500:
-                raise EsoQueryError(f"HTTP {status}: {text}", query=query, url=url) from None
+                raise EsoQueryError(f"HTTP {status}: {text}", query=query,
+                                    url=self.url) from None
             raise EsoServiceError(f"{url} answered HTTP {status} with something that is not "
                                   f"a VOTable: {text!r}") from None
         try:
@@ -256,12 +274,13 @@ class TapClient:
                 results = DALResults(votable, url=url, client_set_maxrec=maxrec)
         except DALQueryError as exc:
             raise EsoQueryError(exc.reason or "The service reported an error.",
-                                query=query, url=url) from None
+                                query=query, url=self.url) from None
         except DALFormatError as exc:
             raise EsoServiceError(f"{url} sent a VOTable without a result table "
                                   f"(HTTP {status}): {exc.reason}") from None
         if status != 200:
-            raise EsoQueryError(f"HTTP {status} without an error message.", query=query, url=url)
+            raise EsoQueryError(f"HTTP {status} without an error message.", query=query,
+                                url=self.url)
         return self._result(results, query)
 
     @staticmethod
