@@ -272,6 +272,7 @@ class Engine:
             cols = {c.name.lower(): _SG_TYPES[c.datatype] for c in table.columns}
             self._schema.setdefault(table.schema.lower(), {})[table.name.lower()] = cols
         self._lock = threading.RLock()
+        self._function_error = None
         self.last_parsed = None
         self.load_seconds = None
         started = time.perf_counter()
@@ -286,9 +287,20 @@ class Engine:
     def _setup_functions(self):
         conn = self._conn
         for name, (func, nargs) in {**SQL_FUNCTIONS, **_MATH}.items():
-            conn.create_function(name, nargs, func, deterministic=True)
+            conn.create_function(name, nargs, self._keep_error(func), deterministic=True)
         conn.create_function("ADQL_RAND", -1, _rand)
         conn.execute("PRAGMA case_sensitive_like = ON")     # ADQL LIKE is case-sensitive
+
+    def _keep_error(self, func):
+        """Wrap a SQL function so that its error message survives SQLite's generic one."""
+        def call(*args):
+            try:
+                return func(*args)
+            except (GeometryError, ValueError, TypeError) as exc:
+                self._function_error = f"{type(exc).__name__}: {exc}" if not isinstance(
+                    exc, GeometryError) else str(exc)
+                raise
+        return call
 
     def _load(self):
         conn, archive = self._conn, self.archive
@@ -401,6 +413,9 @@ class Engine:
         except TokenError as exc:
             raise AdqlError(f"Cannot read the query: {exc}") from None
         self._check_tokens(adql, tokens)
+        first = tokens[0].text.upper() if tokens else ""
+        if first not in ("SELECT", "WITH", "("):
+            raise AdqlError(f"Only SELECT queries are allowed, not {first or 'an empty query'}")
         try:
             statements = sqlglot.parse(adql, read="tsql")
         except ParseError as exc:
@@ -420,6 +435,10 @@ class Engine:
             kind = token.token_type
             if kind in _REFUSED_TOKENS:
                 raise AdqlError(_REFUSED_TOKENS[kind])
+            if kind == TokenType.COMMA and k + 1 < len(tokens) and \
+                    tokens[k + 1].token_type in (TokenType.FROM, TokenType.R_PAREN):
+                raise AdqlError(f"ADQL syntax error: a ',' before "
+                                f"{tokens[k + 1].text!r} (line {token.line})")
             if kind == TokenType.SEMICOLON and k + 1 < len(tokens):
                 raise AdqlError("Only one statement is allowed: remove the ';' and what "
                                 "follows it")
@@ -562,6 +581,7 @@ class Engine:
                 deadline = time.monotonic() + timeout
                 self._conn.set_progress_handler(
                     lambda: int(time.monotonic() > deadline), _CHECK_EVERY)
+            self._function_error = None
             try:
                 cursor = self._conn.execute(sql)
                 if maxrec is None:
@@ -574,10 +594,10 @@ class Engine:
             except sqlite3.OperationalError as exc:
                 if timeout is not None and "interrupted" in str(exc):
                     raise QueryTimeoutError(f"Query exceeded the execution duration of "
-                                       f"{timeout:g} s") from None
-                raise AdqlError(f"Query failed: {exc}") from None
+                                            f"{timeout:g} s") from None
+                raise AdqlError(f"Query failed: {self._function_error or exc}") from None
             except (sqlite3.Error, GeometryError, ValueError) as exc:
-                raise AdqlError(f"Query failed: {exc}") from None
+                raise AdqlError(f"Query failed: {self._function_error or exc}") from None
             finally:
                 if timeout is not None:
                     self._conn.set_progress_handler(None, 0)
