@@ -314,21 +314,49 @@ def _login(eso, username, *, password_stdin=False, store_password=False,
            reenter_password=False):
     from .exceptions import LoginError
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            raise UsageError("--password-stdin: standard input held no password")
-        ok = eso._authenticate(username=username, password=password)
-        if ok and store_password:
-            import keyring
-            keyring.set_password("astroquery:www.eso.org", username, password)
-        del password
-    else:
-        ok = eso.login(username=username, store_password=store_password,
-                       reenter_password=reenter_password)
+    with _captured_log() as records:
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+            if not password:
+                raise UsageError("--password-stdin: standard input held no password")
+            ok = eso._authenticate(username=username, password=password)
+            if ok and store_password:
+                import keyring
+                keyring.set_password("astroquery:www.eso.org", username, password)
+            del password
+        else:
+            ok = eso.login(username=username, store_password=store_password,
+                           reenter_password=reenter_password)
     if not ok:
-        raise LoginError(f"ESO login failed for user {username!r} at {eso.AUTH_URL}")
+        # The reason was logged by the login code; fold it into the one error line.
+        why = "; ".join(record.getMessage() for record in records
+                        if record.levelno >= logging.ERROR)
+        raise LoginError(f"ESO login failed for user {username!r} at {eso.AUTH_URL}"
+                         + (f": {why}" if why else ""))
+    for record in records:
+        if logging.WARNING <= record.levelno < logging.ERROR:
+            _note(f"warning: {record.getMessage()}")
     return eso
+
+
+@contextlib.contextmanager
+def _captured_log():
+    """Collect astroquery's WARNING and ERROR records of a block instead of printing them."""
+    from astroquery import log as astroquery_log
+
+    records = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    saved = astroquery_log.handlers[:], astroquery_log.propagate
+    astroquery_log.handlers[:] = [Collect(level=logging.WARNING)]
+    astroquery_log.propagate = False
+    try:
+        yield records
+    finally:
+        astroquery_log.handlers[:], astroquery_log.propagate = saved
 
 
 def _pick_columns(table, columns):
@@ -462,11 +490,24 @@ def _note(message):
     print(message, file=sys.stderr)
 
 
+_CATEGORY_RE = re.compile(r"^[A-Za-z0-9_.*?]+$")
+
+
+def _categories(values):
+    """``--category`` values, checked: names are dot-separated tokens, wildcards * and ?."""
+    items = _comma_list(values)
+    for item in items or ():
+        if not _CATEGORY_RE.match(item):
+            raise UsageError(f"unsupported category pattern {item!r}: give exact categories "
+                             "(ANCILLARY.PREVIEW) or shell wildcards * and ? (ANCILLARY.*)")
+    return _one_or_many(items)
+
+
 def _selection_kwargs(args):
     kwargs = {
         "collections": _one_or_many(_comma_list(args.collection)),
         "instruments": _one_or_many(_comma_list(args.instrument)),
-        "categories": _one_or_many(_comma_list(args.category)),
+        "categories": _categories(args.category),
         "extensions": _one_or_many(_comma_list(args.extension)),
         "original_filename": _one_or_many(args.original_filename),
         "column_filters": _filters(args.filter),
@@ -492,7 +533,7 @@ def _product_ids(values):
 def _cmd_files(args):
     eso = make_eso(args)
     kwargs = {}
-    categories = _one_or_many(_comma_list(args.category))
+    categories = _categories(args.category)
     if categories is not None:
         kwargs["categories"] = categories
     table = eso.get_product_files(_product_ids(args.product_ids), **kwargs)
@@ -564,7 +605,6 @@ def _cmd_download(args):
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}")
-    output_format(args)  # a bad --output name fails now, not after the downloads
     eso = make_eso(args)
     files = _files_to_download(eso, args)
     destination = Path(args.destination or conf.download_dir)
@@ -651,9 +691,11 @@ def _cmd_serve(args):
 def _cmd_demo(args):
     try:
         from . import demo
-        return demo.run(destination=args.destination)
     except ImportError as exc:
         raise _MissingExtraError(exc) from None
+    # The download progress line shows at astroquery's INFO level, for a person watching.
+    with _log_level(logging.INFO, when=sys.stdout.isatty()):
+        return demo.run(destination=args.destination)
 
 
 class _MissingExtraError(Exception):
@@ -731,7 +773,12 @@ def _log_level(level, *, when=True):
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"warning: {message}", file=sys.stderr)
+    from astroquery.exceptions import MaxResultsWarning
+
+    text = str(message)
+    if issubclass(category, MaxResultsWarning):
+        text += " On the command line: --row-limit -1 (query), or --top N."
+    print(f"warning: {text}", file=sys.stderr)
 
 
 def main(argv=None):
@@ -750,6 +797,8 @@ def main(argv=None):
         with warnings.catch_warnings():
             # Show each warning once, as one line (astropy would log it instead).
             warnings.simplefilter("default")
+            if hasattr(args, "format"):
+                output_format(args)  # a bad --output name fails before any work
             return args.handler(args)
     except KeyboardInterrupt:
         print("eso-ancillary: interrupted", file=sys.stderr)

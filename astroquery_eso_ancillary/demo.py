@@ -7,25 +7,34 @@ examples of ESO's HOWTO "How to search for ancillary files" with this
 package's calls, then downloads the previews of Example 3 and writes the
 download manifest next to them. No network is needed: every request goes to
 the emulator on 127.0.0.1.
+
+Each call is printed as the line of Python it is, then its result.
 """
+import os
 import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["run"]
+__all__ = ["DEMO_PRODUCTS", "DEMO_SEED", "run"]
 
-#: Seed and size of the emulated archive the demo shows.
+#: Seed and size of the emulated archive the demo (and the docs' examples) use.
 DEMO_SEED = 42
 DEMO_PRODUCTS = 300
-#: Rows shown of long tables (the rest is summarised).
-SHOWN_ROWS = 12
+#: The emulator's account, used to fetch the proprietary previews.
+DEMO_USER, DEMO_PASSWORD = "alice", "wonderland"
+#: Rows shown of long tables (the rest is counted).
+SHOWN_ROWS = 10
+#: Columns shown of file tables: those of the HOWTO's tables.
+FILE_COLUMNS = ["archive_id", "eso_category", "extension", "original_filename",
+                "access_estsize"]
+MANIFEST_COLUMNS = ["archive_id", "status", "size", "local_path", "message"]
 
 EXAMPLES = [
     ("Example 1: every file of the MUSE cube ADP.2024-03-19T05:58:04.407",
-     "files", "get_product_files", ("ADP.2024-03-19T05:58:04.407",), {}),
-    ("Example 2: the individual fibre-A spectra (ES_SFLA_*, not ES_SFLAB*) of the "
-     "ESPRESSO spectrum ADP.2021-04-12T12:27:33.887",
-     "spectra", "query_ancillary", ("ADP.2021-04-12T12:27:33.887",),
+     None, "get_product_files", ("ADP.2024-03-19T05:58:04.407",), {}),
+    ("Example 2: the individual fibre-A spectra (ES_SFLA_*, which must not match "
+     "ES_SFLAB*) of the ESPRESSO spectrum ADP.2021-04-12T12:27:33.887",
+     None, "query_ancillary", ("ADP.2021-04-12T12:27:33.887",),
      {"categories": "ANCILLARY.SPECTRUM", "original_filename": "ES_SFLA_*"}),
     ("Example 3: every preview of the MUSE collection",
      "previews", "query_ancillary", (), {"collections": "MUSE",
@@ -33,16 +42,18 @@ EXAMPLES = [
 ]
 
 
-def render_call(target, method, args, kwargs):
+def render_call(target, method, args=(), kwargs=None, *, assign=None):
     """One line of Python for a call, as the demo prints it.
 
     Examples
     --------
-    >>> render_call("Eso", "query_ancillary", (), {"collections": "MUSE"})
-    "Eso.query_ancillary(collections='MUSE')"
+    >>> render_call("Eso", "query_ancillary", (), {"collections": "MUSE"}, assign="previews")
+    "previews = Eso.query_ancillary(collections='MUSE')"
     """
-    parts = [repr(arg) for arg in args] + [f"{key}={value!r}" for key, value in kwargs.items()]
-    return f"{target}.{method}({', '.join(parts)})"
+    parts = [repr(arg) for arg in args]
+    parts += [f"{key}={value!r}" for key, value in (kwargs or {}).items()]
+    call = f"{target}.{method}({', '.join(parts)})"
+    return f"{assign} = {call}" if assign else call
 
 
 class _Printer:
@@ -52,23 +63,43 @@ class _Printer:
     def __call__(self, text=""):
         print(text, file=self.out, flush=True)
 
-    def table(self, table, *, rows=SHOWN_ROWS):
-        lines = table.pformat(max_lines=-1, max_width=-1)
-        header = 3 if len(table.colnames) and any(table[n].unit for n in table.colnames) else 2
-        if len(table) > rows:
-            hidden = len(table) - rows
-            lines = lines[:header + rows] + [f"... ({hidden} more rows)"]
+    def code(self, line):
+        self(">>> " + line)
+
+    def table(self, table, columns):
+        shown = [name for name in columns if name in table.colnames]
+        lines = table[shown].pformat(max_lines=-1, max_width=-1)
+        header = len(lines) - len(table)
+        if len(table) > SHOWN_ROWS:
+            lines = [*lines[:header + SHOWN_ROWS], f"... {len(table) - SHOWN_ROWS} more rows"]
         for line in lines:
             self(line)
+        hidden = [name for name in table.colnames if name not in shown]
+        self(f"[{len(table)} rows" + (f"; not shown: {', '.join(hidden)}]" if hidden else "]"))
+
+
+def _status_counts(manifest):
+    counts = {}
+    for status in manifest["status"]:
+        counts[str(status)] = counts.get(str(status), 0) + 1
+    return counts
+
+
+def _relative(manifest):
+    # Shorter paths for the screen; the manifest file keeps them absolute.
+    shown = manifest.copy()
+    shown["local_path"] = [os.path.relpath(path) if path else "" for path in
+                           manifest["local_path"]]
+    return shown
 
 
 def run(*, destination="eso-ancillary-demo", out=None, seed=DEMO_SEED,
         products=DEMO_PRODUCTS):
-    """Run the demo; return 0 if every preview was downloaded, else 1.
+    """Run the demo; return 0 if every preview ended up on disk, else 1.
 
     Parameters
     ----------
-    destination : str or `~pathlib.Path`, optional
+    destination : str or path-like, optional
         Folder for the previews and ``manifest.ecsv``; created if needed.
     out : file-like, optional
         Where to print (default: standard output).
@@ -86,47 +117,66 @@ def run(*, destination="eso-ancillary-demo", out=None, seed=DEMO_SEED,
     >>> run(destination="eso-ancillary-demo")  # doctest: +SKIP
     0
     """
-    from .emulator import ArchiveEmulator
-
     from . import EsoClass
+    from .emulator import ArchiveEmulator
 
     say = _Printer(out or sys.stdout)
     destination = Path(destination)
     say("eso-ancillary demo: ESO's HOWTO 'How to search for ancillary files', offline.")
-    with ArchiveEmulator(seed=seed, products=products) as emu, \
+    with ArchiveEmulator(seed=seed, products=products,
+                         users={DEMO_USER: DEMO_PASSWORD}) as emu, \
             tempfile.TemporaryDirectory(prefix="eso-ancillary-demo-cache-") as cache:
-        say(f"A local ESO archive emulator (seed {seed}) is serving at {emu.url};")
-        say("'Eso' below points there. Without the emulator, the same calls go to ESO.")
+        say(f"A local ESO archive emulator (seed {seed}) is serving at {emu.url}, and")
+        say("'Eso' below points there; without the emulator the same calls go to ESO.")
         eso = EsoClass(archive_url=emu.url)
         # A throw-away cache: the emulator's answers must not land in the user's cache.
         eso.cache_location = cache
+        say()
+        say("Open-ended selections stop at Eso.ROW_LIMIT rows, as in astroquery; "
+            "lift the limit:")
+        say.code("Eso.ROW_LIMIT = -1")
+        eso.ROW_LIMIT = -1
+
         results = {}
         for title, name, method, args, kwargs in EXAMPLES:
             say()
             say(title)
-            say(">>> " + (f"{name} = " if name == "previews" else "")
-                + render_call("Eso", method, args, kwargs))
-            result = getattr(eso, method)(*args, **kwargs)
-            results[name] = result
-            say.table(result)
-            say(f"[{len(result)} files]")
+            say.code(render_call("Eso", method, args, kwargs, assign=name))
+            results[title] = result = getattr(eso, method)(*args, **kwargs)
+            say.table(result, FILE_COLUMNS)
+        previews = result
 
-        previews = results["previews"]
         say()
-        say(f"Downloading the {len(previews)} previews of Example 3 into {destination}/")
+        say(f"Downloading the {len(previews)} previews of Example 3 into {destination}/ "
+            "(parallel, resumable; one manifest row per file):")
         kwargs = {"destination": str(destination)}
-        say(">>> manifest = " + render_call("Eso", "download_ancillary", ("previews",), kwargs)
-            .replace("'previews'", "previews"))
+        say.code(render_call("Eso", "download_ancillary", ("PREVIEWS",), kwargs,
+                             assign="manifest").replace("'PREVIEWS'", "previews"))
         manifest = eso.download_ancillary(previews, **kwargs)
+        say.table(_relative(manifest), MANIFEST_COLUMNS)
+        counts = _status_counts(manifest)
+
+        if counts.get("error"):
+            say()
+            say(f"{counts['error']} previews failed (above: why). Proprietary files need a "
+                f"login; the emulator's account is {DEMO_USER!r}, and the demo types its "
+                "password. Running the same download again fetches only what is missing:")
+            say.code(f"Eso.login(username={DEMO_USER!r})")
+            # What login() does once the password is typed (no prompt in a demo).
+            if not eso._authenticate(username=DEMO_USER, password=DEMO_PASSWORD):
+                say("The login failed.")
+                return 1
+            say.code(render_call("Eso", "download_ancillary", ("PREVIEWS",), kwargs,
+                                 assign="manifest").replace("'PREVIEWS'", "previews"))
+            manifest = eso.download_ancillary(previews, **kwargs)
+            say.table(_relative(manifest), MANIFEST_COLUMNS)
+            counts = _status_counts(manifest)
 
     manifest_path = destination / "manifest.ecsv"
     manifest.write(manifest_path, format="ascii.ecsv", overwrite=True)
-    say.table(manifest)
-    counts = {}
-    for status in manifest["status"]:
-        counts[str(status)] = counts.get(str(status), 0) + 1
+    on_disk = sum(int(size) for size in manifest["size"])
     summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
-    total = sum(int(size) for size in manifest["size"] if size is not None and size == size)
-    say(f"[{len(manifest)} files: {summary}; {total / 1e6:.1f} MB on disk]")
-    say(f"The manifest is in {manifest_path}.")
+    say()
+    say(f"Done: {len(manifest)} previews ({summary}), {on_disk / 1e6:.1f} MB in "
+        f"{destination}/; manifest: {manifest_path}")
     return 1 if counts.get("error") else 0
