@@ -9,12 +9,10 @@ shaped like ``phase3v2.product_files``, for products that table does not
 list (obsolete or deprecated ones).
 """
 import io
-import time
 import warnings
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
-import requests
 from astropy import units as u
 from astropy.io import votable
 from astropy.table import Column, MaskedColumn, Table, vstack
@@ -22,7 +20,8 @@ from pyvo.dal import DALFormatError, DALQueryError
 from pyvo.dal.adhoc import DatalinkResults
 
 from . import conf
-from .exceptions import EsoQueryError, EsoServiceError
+from .exceptions import EsoQueryError
+from .tap import send_with_retries
 
 __all__ = ["ID_PREFIX", "PLACEHOLDER_LENGTH", "fetch_links", "normalise_semantics",
            "product_file_rows"]
@@ -35,9 +34,6 @@ PLACEHOLDER_LENGTH = 1000000
 
 #: How many IDs go into one DataLink request by default.
 BATCH_SIZE = 50
-
-_RETRY_STATUSES = {429, 500, 502, 503, 504}
-
 
 def normalise_semantics(semantics):
     """Return a set of semantics values (``"auxiliary"`` → ``"#auxiliary"``), or None.
@@ -63,30 +59,6 @@ def normalise_semantics(semantics):
     return values
 
 
-def _get(get, url, params, *, timeout, max_retries, backoff):
-    """GET with bounded retries on connection errors, 429 and 5xx."""
-    failures = 0
-    while True:
-        try:
-            response = get(url, params=params, timeout=timeout)
-        except requests.RequestException as exc:
-            reason = type(exc).__name__
-            wait = None
-        else:
-            if response.status_code not in _RETRY_STATUSES:
-                return response
-            reason = f"HTTP {response.status_code}"
-            try:
-                wait = float(response.headers.get("Retry-After", ""))
-            except ValueError:
-                wait = None
-        failures += 1
-        if failures > max_retries:
-            raise EsoServiceError(f"The DataLink service at {url} kept failing ({reason}) "
-                                  f"after {failures} attempts.")
-        time.sleep(min(wait if wait is not None else backoff * 2 ** (failures - 1), 300))
-
-
 def _parse(content, url):
     with warnings.catch_warnings():
         # The VOTable parser warns about harmless oddities; the content is checked below.
@@ -103,8 +75,7 @@ def _parse(content, url):
                             url=url) from None
 
 
-def fetch_links(product_ids, *, url, get, batch_size=BATCH_SIZE, timeout=None,
-                max_retries=None, backoff=None):
+def fetch_links(product_ids, *, url, get, batch_size=BATCH_SIZE, timeout=None, forget=None):
     """Fetch the DataLink rows of many products, ``batch_size`` IDs per request.
 
     Parameters
@@ -118,8 +89,13 @@ def fetch_links(product_ids, *, url, get, batch_size=BATCH_SIZE, timeout=None,
         (a plain session's ``get``, or a cached or authenticated variant).
     batch_size : int, optional
         IDs per request.
-    timeout, max_retries, backoff : optional
-        Defaults from ``conf``.
+    timeout : float, optional
+        Seconds per request; default ``conf.timeout``. Connection errors, 429
+        and 5xx are retried as every query is (``conf.max_retries``,
+        ``conf.backoff``).
+    forget : callable, optional
+        Called when an answer turns out not to be a DataLink VOTable, to drop
+        it from a cache before the error is raised.
 
     Returns
     -------
@@ -137,20 +113,24 @@ def fetch_links(product_ids, *, url, get, batch_size=BATCH_SIZE, timeout=None,
     True
     """
     timeout = conf.timeout if timeout is None else timeout
-    max_retries = conf.max_retries if max_retries is None else max_retries
-    backoff = conf.backoff if backoff is None else backoff
     if int(batch_size) < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size!r}.")
     tables = []
     for start in range(0, len(product_ids), int(batch_size)):
         batch = product_ids[start:start + int(batch_size)]
         params = [("ID", ID_PREFIX + pid) for pid in batch]
-        response = _get(get, url, params, timeout=timeout, max_retries=max_retries,
-                        backoff=backoff)
-        if response.status_code != 200:
-            raise EsoQueryError(f"The DataLink service answered HTTP {response.status_code} "
-                                f"for {len(batch)} ids starting with {batch[0]}.", url=url)
-        tables.append(_parse(response.content, url))
+        response = send_with_retries(lambda params=params: get(url, params=params,
+                                                               timeout=timeout), url)
+        try:
+            if response.status_code != 200:
+                raise EsoQueryError(f"The DataLink service answered HTTP "
+                                    f"{response.status_code} for {len(batch)} ids starting "
+                                    f"with {batch[0]}.", url=url)
+            tables.append(_parse(response.content, url))
+        except EsoQueryError:
+            if forget is not None:
+                forget()
+            raise
     if not tables:
         return Table()
     with warnings.catch_warnings():

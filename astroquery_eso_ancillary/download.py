@@ -26,7 +26,6 @@ How one file is fetched:
 """
 import contextlib
 import dataclasses
-import email.utils
 import logging
 import math
 import os
@@ -48,6 +47,7 @@ from astropy.utils.console import human_file_size
 from astroquery import log
 
 from .filenames import contained_path, filename_from_disposition, safe_filename
+from .tap import _retry_after  # one Retry-After parser for the package
 from .unzip import DecompressError, decompress_file, decompressed_name, is_compressed
 
 try:  # POSIX only; elsewhere the per-file lock is skipped.
@@ -235,21 +235,6 @@ def _describe(exc):
     if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, requests.RequestException):
         text += f": {exc.strerror}"
     return text
-
-
-def _retry_after(response):
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 def _content_range(value):
