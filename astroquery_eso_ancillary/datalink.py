@@ -255,7 +255,7 @@ def merge_product_files(table, extra, product_ids):
     --------
     >>> t = Table({"product_id": ["ADP.2"], "archive_id": ["ADP.2"]})
     >>> e = Table({"product_id": ["ADP.1"], "archive_id": ["ADP.1"], "source": ["datalink"]})
-    >>> list(merge_product_files(t, e, ["ADP.1", "ADP.2"])["source"])
+    >>> [str(s) for s in merge_product_files(t, e, ["ADP.1", "ADP.2"])["source"]]
     ['datalink', 'product_files']
     """
     from .tap import order_rows
