@@ -175,8 +175,12 @@ def test_bad_tap_parameters_give_an_error_votable(eso_archive, params, word):
 
 
 def test_async_job_life_cycle_with_pyvo(service):
-    job = service.submit_job(EXAMPLE_1)
+    job = service.submit_job("SELECT TOP 1 dp_id FROM ivoa.ObsCore")
     assert job.phase == "PENDING"
+    # A PENDING job's parameters can still change.
+    job.execution_duration = 120
+    job.query = EXAMPLE_1
+    assert job.execution_duration == 120
     job.run()
     job.wait(timeout=60)
     assert job.phase == "COMPLETED"

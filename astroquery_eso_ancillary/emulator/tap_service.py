@@ -5,6 +5,7 @@ run by the engine of ``engine.py``, and the VOSI resources.
 """
 import contextlib
 import dataclasses
+import datetime
 import threading
 
 from . import vosi
@@ -209,19 +210,27 @@ class TapService:
         return text_reply(404, f"No such job resource: {item}")
 
     def _update_job(self, job, request):
+        # Parameters first (only while PENDING, as UWS says), then the phase change.
+        if job.phase == "PENDING":
+            duration = request.get("EXECUTIONDURATION")
+            if duration is not None:
+                with contextlib.suppress(ValueError):
+                    job.execution_duration = max(0, int(float(duration)))
+            for name, values in request.params.items():
+                if name not in ("phase", "action", "executionduration", "destruction"):
+                    job.params[name] = values[0]
+        destruction = request.get("DESTRUCTION")
+        if destruction is not None:
+            with contextlib.suppress(ValueError):
+                moment = datetime.datetime.fromisoformat(destruction.replace("Z", "+00:00"))
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=datetime.timezone.utc)
+                job.destruction = moment
         phase = (request.get("PHASE") or "").upper()
         if phase == "RUN" and job.phase == "PENDING":
             self._start_job(job)
         elif phase == "ABORT":
             self.jobs.set_phase(job, "ABORTED")
-        duration = request.get("EXECUTIONDURATION")
-        if duration is not None and job.phase == "PENDING":
-            with contextlib.suppress(ValueError):
-                job.execution_duration = max(0, int(float(duration)))
-        if job.phase == "PENDING":
-            for name, values in request.params.items():
-                if name not in ("phase", "action", "executionduration", "destruction"):
-                    job.params[name] = values[0]
 
     def _start_job(self, job):
         self.jobs.set_phase(job, "QUEUED")
