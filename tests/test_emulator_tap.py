@@ -180,7 +180,7 @@ def test_async_job_life_cycle_with_pyvo(service):
     # A PENDING job's parameters can still change.
     job.execution_duration = 120
     job.query = EXAMPLE_1
-    assert job.execution_duration == 120
+    assert requests.get(job.url + "/executionduration", timeout=10).text.strip() == "120"
     job.run()
     job.wait(timeout=60)
     assert job.phase == "COMPLETED"
