@@ -571,14 +571,35 @@ class EsoClass(_compat.UpstreamEsoClass):
                                           cache=cache)
         return get
 
+    def _datalink_forget(self, authenticated, cache):
+        # An unusable answer (HTML, broken VOTable) must not stay in astroquery's cache.
+        if authenticated or not cache:
+            return None
+        return lambda: _compat.drop_cached_response(self)
+
     def _datalink_product_files(self, product_ids, *, categories, authenticated, cache):
         # get_product_files' fallback: the #this/#auxiliary rows of products that
         # phase3v2.product_files does not list, as product-file rows.
+        from astropy.table import Table
+
         from . import datalink
 
+        if categories is not None:
+            # Products that merely lack those categories are listed: no DataLink for them.
+            client, schema = self._tap(authenticated, cache)
+            plan = adql.plan_file_query(schema.product_files, size_column=schema.size_column,
+                                        columns=["product_id"])
+            listed = tap.run_selection(client, plan.query, product_ids=product_ids,
+                                       chunk_size=self._chunk_size(None),
+                                       split_on_overflow=True).table
+            listed = {str(pid) for pid in listed["product_id"]}
+            product_ids = [pid for pid in product_ids if pid not in listed]
+            if not product_ids:
+                return datalink.product_file_rows(Table(), [])
         links = datalink.fetch_links(product_ids, url=self.datalink_url,
                                      get=self._datalink_get(authenticated, cache),
-                                     timeout=self.timeout)
+                                     timeout=self.timeout, forget=self._datalink_forget(
+                                         authenticated, cache))
         rows = datalink.product_file_rows(links, product_ids)
         return datalink.select_categories(rows, categories)
 
@@ -625,7 +646,7 @@ class EsoClass(_compat.UpstreamEsoClass):
         table = datalink.fetch_links(
             ids, url=self.datalink_url, get=self._datalink_get(authenticated, cache),
             batch_size=datalink.BATCH_SIZE if batch_size is None else batch_size,
-            timeout=self.timeout)
+            timeout=self.timeout, forget=self._datalink_forget(authenticated, cache))
         if wanted is not None and len(table):
             keep = [str(value) in wanted for value in table["semantics"]]
             table = table[keep]

@@ -1,15 +1,18 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """Eso.get_datalinks and the DataLink fallback of get_product_files, against the emulator."""
+import http.server
 import os
+import threading
 import warnings
+from urllib.parse import parse_qs
 
 import pytest
 from astroquery.exceptions import NoResultsWarning
 
-from astroquery_eso_ancillary import conf
+from astroquery_eso_ancillary import Eso, conf
 from astroquery_eso_ancillary.datalink import ID_PREFIX
 from astroquery_eso_ancillary.emulator import Faults
-from astroquery_eso_ancillary.exceptions import EsoServiceError, LoginError
+from astroquery_eso_ancillary.exceptions import EsoQueryError, EsoServiceError, LoginError
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def test_semantics_filter_and_batches(eso_archive):
     assert [i[len(ID_PREFIX):] for i in links["ID"]] == \
         [pid for pid in ids if any(f["archive_id"] == pid for f in emu.archive.files_of(pid))]
     # Several ID parameters per request.
-    assert datalink_requests(emu)[0].query.count("ID=") == 2
+    assert parse_qs(datalink_requests(emu)[0].query)["ID"] == [ID_PREFIX + i for i in ids[:2]]
 
 
 def test_unknown_id_gives_an_error_row(eso_archive):
@@ -133,6 +136,51 @@ def test_datalink_false_turns_the_fallback_off(eso_archive):
     assert len(files) == 0
     assert any(issubclass(w.category, NoResultsWarning) for w in caught)
     assert datalink_requests(emu) == []
+
+
+def test_products_lacking_a_category_do_not_go_to_datalink(eso_archive):
+    emu = eso_archive
+    with pytest.warns(NoResultsWarning, match=MUSE):
+        files = emu.eso.get_product_files([MUSE, OBSOLETE], categories="ANCILLARY.WEIGHTMAP")
+    assert list(files["archive_id"]) == [f["archive_id"] for f in emu.archive.obsolete[OBSOLETE]
+                                         if f["eso_category"] == "ANCILLARY.WEIGHTMAP"]
+    (request,) = datalink_requests(emu)
+    assert parse_qs(request.query)["ID"] == [ID_PREFIX + OBSOLETE]
+
+
+class _LoginPage(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with an HTML page and status 200, counting the hits."""
+
+    hits = 0
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        type(self).hits += 1
+        body = b"<html><body>Please log in</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_html_answer_is_an_error_and_not_cached(eso_archive, tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LoginPage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        eso = Eso(archive_url=eso_archive.url,
+                  datalink_url=f"http://127.0.0.1:{server.server_address[1]}/links")
+        eso.cache_location = tmp_path
+        for expected_hits in (1, 2):  # the second call asks again: nothing was cached
+            with pytest.raises(EsoQueryError, match="not a VOTable"):
+                eso.get_datalinks(MUSE)
+            assert _LoginPage.hits == expected_hits
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_unknown_product_still_warns(eso_archive):
