@@ -337,6 +337,28 @@ def test_distance_is_great_circle_degrees(engine, archive):
         assert distance == pytest.approx(_sep(p["s_ra"], p["s_dec"], 10, -30), abs=1e-9)
 
 
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("CONTAINS(POINT('', 359.99, 0), CIRCLE('', 0.01, 0, 0.05))", 1),      # across RA = 0
+    ("CONTAINS(POINT('', 359.9, 0), CIRCLE('', 0.01, 0, 0.05))", 0),
+    ("CONTAINS(POINT('ICRS', 0.5, 0.5), POLYGON('ICRS', 0, 0, 1, 0, 1, 1, 0, 1))", 1),
+    ("CONTAINS(POINT('ICRS', 1.5, 0.5), POLYGON('ICRS', 0, 0, 1, 0, 1, 1, 0, 1))", 0),
+    ("CONTAINS(CIRCLE('', 0.5, 0.5, 0.1), BOX('', 0.5, 0.5, 1, 1))", 1),
+    ("CONTAINS(CIRCLE('', 0.5, 0.5, 0.6), BOX('', 0.5, 0.5, 1, 1))", 0),
+    ("INTERSECTS(POLYGON('', 0, 0, 1, 0, 1, 1, 0, 1), POLYGON('', 0.5, 0.5, 2, 0.5, 2, 2))", 1),
+    ("INTERSECTS(POLYGON('', 0, 0, 1, 0, 1, 1, 0, 1), POLYGON('', 3, 3, 4, 3, 4, 4))", 0),
+    ("INTERSECTS(CIRCLE('', 10, 80, 1), CIRCLE('', 190, 80, 19.5))", 1),    # over the pole
+    ("INTERSECTS(CIRCLE('', 10, 80, 1), CIRCLE('', 190, 80, 18.5))", 0),
+    ("COORD1(POINT('', 12.5, -3))", 12.5),
+    ("COORD2(POINT('', 12.5, -3))", -3.0),
+    ("AREA(CIRCLE('', 0, 0, 1))", 2 * math.pi * (1 - math.cos(math.radians(1)))
+     * math.degrees(1) ** 2),                                             # a spherical cap
+    ("ROUND(DISTANCE(0, 89, 180, 89), 9)", 2.0),
+])
+def test_geometry_functions(engine, expression, expected):
+    result = engine.run(f"SELECT TOP 1 {expression} FROM TAP_SCHEMA.schemas")
+    assert result.rows[0][0] == pytest.approx(expected)
+
+
 def test_bad_geometry_is_an_adql_error(engine):
     with pytest.raises(AdqlError, match="radius"):
         engine.run("SELECT dp_id FROM ivoa.ObsCore WHERE "

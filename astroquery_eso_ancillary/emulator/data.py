@@ -773,6 +773,11 @@ class Archive:
     def __len__(self):
         return len(self._ids)
 
+    @property
+    def product_ids(self):
+        """Every current product's ``dp_id``, in generation order (cheap at any size)."""
+        return list(self._ids)
+
     def iter_rows(self):
         """Yield ``(product_row, file_rows)`` for every current product, in order.
 
@@ -908,7 +913,13 @@ class Archive:
         return None
 
     def release_date(self, archive_id):
-        """Release date (aware datetime) of the product owning ``archive_id``, or None."""
+        """Release date (aware datetime) of the product owning ``archive_id``, or None.
+
+        Examples
+        --------
+        >>> Archive(products=0).release_date("ADP.2024-03-19T05:58:04.408").year
+        2025
+        """
         f = self.file(archive_id)
         if f is None:
             return None

@@ -368,7 +368,7 @@ class Engine:
         conn.executemany("INSERT INTO TAP_SCHEMA.schemas VALUES (?, NULL, ?, ?)",
                          [(name, text, k) for k, (name, text) in enumerate(schemas.items())])
         conn.executemany("INSERT INTO TAP_SCHEMA.tables VALUES (?, ?, ?, NULL, ?, ?)", [
-            (t.schema, t.qualified_name, "view" if t.schema != "TAP_SCHEMA" else "table",
+            (t.schema, t.qualified_name, "table",
              t.description, k) for k, t in enumerate(published)])
         rows = []
         for table in published:
@@ -387,7 +387,16 @@ class Engine:
                              [(key_id, a, b) for a, b in pairs])
 
     def set_base_url(self, url):
-        """Change the base of the ``access_url`` columns (the emulator's own URL)."""
+        """Change the base of the ``access_url`` columns (the emulator's own URL).
+
+        Examples
+        --------
+        >>> from astroquery_eso_ancillary.emulator.data import Archive
+        >>> engine = Engine(Archive(products=0))
+        >>> engine.set_base_url("http://127.0.0.1:8080")
+        >>> engine.run("SELECT TOP 1 access_url FROM phase3v2.product_files").rows[0][0][:30]
+        'http://127.0.0.1:8080/dataPort'
+        """
         with self._lock:
             for schema in ("ivoa", "phase3v2"):
                 self._conn.execute(f"UPDATE {schema}._config SET base_url = ?",
@@ -495,6 +504,13 @@ class Engine:
         """Qualify a checked AST against the schema and rewrite it for SQLite.
 
         Returns ``(qualified tree, sql)``.
+
+        Examples
+        --------
+        >>> from astroquery_eso_ancillary.emulator.data import Archive
+        >>> engine = Engine(Archive(products=0))
+        >>> engine.translate(engine.parse("SELECT TOP 1 dp_id FROM ivoa.ObsCore"))[1]
+        'SELECT "obscore"."dp_id" AS "dp_id" FROM "ivoa"."obscore" AS "obscore" LIMIT 1'
         """
         tree = tree.copy()
         for ident in tree.find_all(exp.Identifier):

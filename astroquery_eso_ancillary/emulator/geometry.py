@@ -235,7 +235,13 @@ def _nullsafe(func):
 
 @_nullsafe
 def sql_point(*args):
-    """POINT([frame,] ra, dec)."""
+    """POINT([frame,] ra, dec).
+
+    Examples
+    --------
+    >>> sql_point("ICRS", 10, -5)
+    'POINT ICRS 10.0 -5.0'
+    """
     if len(args) == 3:
         frame, ra, dec = args
     elif len(args) == 2:
@@ -247,7 +253,13 @@ def sql_point(*args):
 
 @_nullsafe
 def sql_circle(*args):
-    """CIRCLE([frame,] ra, dec, radius) or CIRCLE([frame,] point, radius)."""
+    """CIRCLE([frame,] ra, dec, radius) or CIRCLE([frame,] point, radius).
+
+    Examples
+    --------
+    >>> sql_circle("", 10, -5, 0.5)
+    'CIRCLE ICRS 10.0 -5.0 0.5'
+    """
     if len(args) in (2, 3) and isinstance(args[-2], str):
         frame = args[0] if len(args) == 3 else ""
         kind, nums = parse_region(args[-2])
@@ -291,19 +303,37 @@ def sql_polygon(*args):
 
 @_nullsafe
 def sql_contains(a, b):
-    """CONTAINS(a, b): 1 if a lies inside b, else 0."""
+    """CONTAINS(a, b): 1 if a lies inside b, else 0.
+
+    Examples
+    --------
+    >>> sql_contains(sql_point("", 10, 0), sql_circle("", 10.3, 0, 0.5))
+    1
+    """
     return int(_contains(a, b))
 
 
 @_nullsafe
 def sql_intersects(a, b):
-    """INTERSECTS(a, b): 1 if the regions overlap, else 0."""
+    """INTERSECTS(a, b): 1 if the regions overlap, else 0.
+
+    Examples
+    --------
+    >>> sql_intersects("POLYGON ICRS 0 0 1 0 1 1 0 1", sql_circle("", 1.5, 0.5, 0.4))
+    0
+    """
     return int(_intersects(a, b))
 
 
 @_nullsafe
 def sql_distance(*args):
-    """DISTANCE(point, point) or DISTANCE(ra1, dec1, ra2, dec2), in degrees."""
+    """DISTANCE(point, point) or DISTANCE(ra1, dec1, ra2, dec2), in degrees.
+
+    Examples
+    --------
+    >>> round(sql_distance(0, 0, 0, 1), 9)
+    1.0
+    """
     if len(args) == 2:
         (ka, na), (kb, nb) = parse_region(args[0]), parse_region(args[1])
         if ka != "POINT" or kb != "POINT":
