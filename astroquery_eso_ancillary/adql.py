@@ -665,8 +665,8 @@ def filter_conditions(filters, columns, *, alias, argument, size_column=None,
         name = key
         if size_column and isinstance(key, str) and key.lower() == "access_estsize":
             name = size_column
-        if other is not None and isinstance(key, str) and key.lower() not in {
-                c.lower() for c in columns} and key.lower() in {c.lower() for c in other}:
+        if other is not None and isinstance(name, str) and name.lower() not in {
+                c.lower() for c in columns} and name.lower() in {c.lower() for c in other}:
             raise ValueError(f"{argument}: {key!r} is a column of the other table; put it in "
                              f"{other_argument}.")
         canon = check_identifier(name, list(columns), what=f"{argument} column")

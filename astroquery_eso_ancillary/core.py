@@ -356,12 +356,12 @@ class EsoClass(_compat.UpstreamEsoClass):
         >>> previews = Eso.query_ancillary(collections='MUSE',
         ...                                categories='ANCILLARY.PREVIEW')  # doctest: +SKIP
         """
+        ids = None if product_ids is None else adql.as_product_ids(product_ids)
+        chunk_size = self._chunk_size(chunk_size)
         client, schema = self._tap(authenticated, cache)
         if help:
             log.info("\n" + tap.schema_help(schema))
             return None
-        ids = None if product_ids is None else adql.as_product_ids(product_ids)
-        chunk_size = self._chunk_size(chunk_size)
         cone = None
         if (cone_ra, cone_dec, cone_radius) != (None, None, None):
             cone = (cone_ra, cone_dec, cone_radius)

@@ -358,7 +358,11 @@ class TapClient:
                 ["table_name", "column_name", "datatype", "unit", "description"],
                 "TAP_SCHEMA.columns", [adql.in_condition("table_name", names)])
             client = TapClient(self.eso, cache=True)
-            table = client.run(query, maxrec=_compat.max_row_limit()).table
+            result = client.run(query, maxrec=_compat.max_row_limit())
+            if result.overflow:
+                raise EsoServiceError(f"{self.url} cut the TAP_SCHEMA.columns answer at "
+                                      f"{len(result.table)} rows; cannot read the schema.")
+            table = result.table
             tables = {adql.PRODUCT_FILES.lower(): {}, adql.OBSCORE.lower(): {}}
             for row in table:
                 info = ColumnInfo(*(_text(row[c]) for c in
