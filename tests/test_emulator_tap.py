@@ -257,3 +257,16 @@ def test_tables_describe_the_schema(eso_archive_factory, session, size_column):
     one = requests.get(emu.tap_url + "/tables/phase3v2.product_files", timeout=10)
     assert one.status_code == 200 and size_column.encode() in one.content
     assert requests.get(emu.tap_url + "/tables/nope.nope", timeout=10).status_code == 404
+
+
+def test_async_job_stops_at_its_execution_duration(eso_archive, service):
+    # A triple self-join of product_files runs far longer than one second.
+    job = service.submit_job("SELECT COUNT(*) AS n FROM phase3v2.product_files AS a, "
+                             "phase3v2.product_files AS b, phase3v2.product_files AS c")
+    job.execution_duration = 1
+    job.run().wait(timeout=60)
+    assert job.phase == "ERROR"
+    with pytest.raises(DALQueryError, match="execution duration"):
+        job.raise_if_error()
+    assert eso_archive.queries[-1].status == "ERROR"
+    job.delete()

@@ -43,7 +43,6 @@ class TapService:
     def __init__(self, emu):
         self.emu = emu
         self.jobs = JobStore()
-        self._engine_lock = threading.Lock()
 
     @property
     def tap_url(self):
@@ -85,9 +84,9 @@ class TapService:
             return text_reply(404, f"No such table: {only}")
         return Reply(200, [("Content-Type", "text/xml")], body=body)
 
-    def _run_engine(self, adql, maxrec):
-        with self._engine_lock:
-            return self.emu.engine.run(adql, maxrec=maxrec)
+    def _run_engine(self, adql, maxrec, timeout=None):
+        # The engine serialises access to its SQLite connection itself.
+        return self.emu.engine.run(adql, maxrec=maxrec, timeout=timeout)
 
     def _check_tap_params(self, request):
         """The (adql, maxrec) of a TAP request, or raise ValueError with the reason."""
@@ -118,13 +117,13 @@ class TapService:
             maxrec = self.emu.hard_maxrec if maxrec is None else min(maxrec, self.emu.hard_maxrec)
         return adql, maxrec
 
-    def _execute(self, adql, maxrec):
+    def _execute(self, adql, maxrec, timeout=None):
         """Run a query: (status, VOTable bytes, error message or None)."""
         from .engine import AdqlError
         from .votable import error_votable, result_votable
 
         try:
-            result = self._run_engine(adql, maxrec)
+            result = self._run_engine(adql, maxrec, timeout)
         except AdqlError as exc:
             message = str(exc)
             self.emu._log_query(QueryRecord(adql, None, "ERROR", message))
@@ -251,7 +250,9 @@ class TapService:
                                  error_document=error_votable(str(exc)))
             return
         try:
-            status, body, message = self._execute(adql, maxrec)
+            # UWS executionDuration: 0 means no limit.
+            status, body, message = self._execute(adql, maxrec,
+                                                  job.execution_duration or None)
         except Exception as exc:  # keep the job consistent even on an engine bug
             message = f"Internal emulator error: {type(exc).__name__}: {exc}"
             self.jobs.set_phase(job, "ERROR", error=message,
