@@ -170,3 +170,13 @@ def test_command_line_refuses_bad_options():
     finally:
         process.stdout.close()
         process.stderr.close()
+
+
+@pytest.mark.parametrize(("kwargs", "word"), [
+    ({"max_file_bytes": -1}, "max_file_bytes"),
+    ({"hard_maxrec": "many"}, "hard_maxrec"),
+    ({"size_column": "bytes"}, "size_column"),
+])
+def test_bad_arguments_are_refused(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        ArchiveEmulator(**kwargs).start()

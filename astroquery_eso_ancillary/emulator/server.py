@@ -74,6 +74,12 @@ class ArchiveEmulator:
                  max_file_bytes=262144, file_sizes=None, range_support=True, users=None,
                  token_lifetime=3600, faults=None, gzip_ids=None, default_maxrec=None,
                  hard_maxrec=None, host="127.0.0.1", port=0):
+        for name, value in (("max_file_bytes", max_file_bytes),
+                            ("default_maxrec", default_maxrec), ("hard_maxrec", hard_maxrec)):
+            if value is not None and (not isinstance(value, int) or value < 0):
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if max_file_bytes is None:
+            raise ValueError("max_file_bytes must be a non-negative integer, got None")
         self.seed = seed
         self.n_products = products
         self.size_column = size_column
