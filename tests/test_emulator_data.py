@@ -128,6 +128,18 @@ def test_obscore_rows(archive):
         assert "(" in p["proposal_id"] and "." in p["proposal_id"]
 
 
+def test_footprints_stay_within_half_the_field_of_view_in_dec(archive):
+    # the engine relies on it to bound cone searches on s_region with the s_dec index
+    for p in archive.products:
+        words = p["s_region"].split()
+        numbers = [float(w) for w in words[2:]]
+        if words[0] == "CIRCLE":
+            extent = numbers[2]
+        else:
+            extent = max(abs(d - p["s_dec"]) for d in numbers[1::2])
+        assert extent <= p["s_fov"] / 2 + 1e-6, p["dp_id"]
+
+
 def test_collections_have_their_category_mix(archive):
     expected = {
         "MUSE": {"SCIENCE.CUBE.IFS", "ANCILLARY.IMAGE.WHITELIGHT", "ANCILLARY.README",

@@ -338,7 +338,8 @@ class Engine:
                     "CREATE INDEX phase3v2.f_category ON _files (eso_category)",
                     "CREATE INDEX ivoa.o_dp ON _obscore (dp_id)",
                     "CREATE INDEX ivoa.o_collection ON _obscore (obs_collection)",
-                    "CREATE INDEX ivoa.o_instrument ON _obscore (instrument_name)"):
+                    "CREATE INDEX ivoa.o_instrument ON _obscore (instrument_name)",
+                    "CREATE INDEX ivoa.o_dec ON _obscore (s_dec)"):
             conn.execute(sql)
         derived = {
             "obs_publisher_did": "'ivo://eso.org/ID?' || dp_id",
@@ -355,6 +356,10 @@ class Engine:
             "(SELECT base_url FROM _config) || '/dataPortal/file/' || archive_id AS access_url, "
             f"size AS {archive.size_column}, internal_file_id FROM _files")
         self._load_tap_schema()
+        # Every footprint lies within s_dec +- s_fov / 2 (the generator builds them so):
+        # the margin that lets cone searches on s_region use the s_dec index.
+        widest = conn.execute("SELECT MAX(s_fov) FROM ivoa._obscore").fetchone()[0]
+        self._region_margin = (widest or 0.0) / 2 + 1e-5    # + rounding of s_dec
 
     def _load_tap_schema(self):
         conn = self._conn
@@ -534,7 +539,55 @@ class Engine:
             elif isinstance(node, exp.Rand):
                 node.replace(exp.Anonymous(this="ADQL_RAND", expressions=[
                     a for a in (node.this,) if a is not None]))
+        self._add_cone_bounds(sqlite_tree)
         return tree, sqlite_tree.sql(dialect="sqlite", identify=True)
+
+    def _add_cone_bounds(self, tree):
+        """AND a ``s_dec BETWEEN`` bound to top-level cone predicates (same rows, indexed).
+
+        ``CONTAINS(POINT(.., s_ra, s_dec), CIRCLE(.., ra, dec, r)) = 1`` implies
+        ``|s_dec - dec| <= r``; ``INTERSECTS(s_region, CIRCLE(...)) = 1`` implies it
+        within the widest footprint's half size.
+        """
+        for select in list(tree.find_all(exp.Select)):
+            where = select.args.get("where")
+            if where is None:
+                continue
+            bounds = [b for c in _conjuncts(where.this) if (b := self._cone_bound(c))]
+            condition = where.this
+            for bound in bounds:
+                condition = exp.and_(condition, bound)
+            where.set("this", condition)
+
+    def _cone_bound(self, node):
+        if not isinstance(node, exp.EQ):
+            return None
+        call = node.this if _number(node.expression) == 1 else (
+            node.expression if _number(node.this) == 1 else None)
+        if isinstance(call, exp.Contains):
+            name, args = "CONTAINS", [call.this, call.expression]
+        elif isinstance(call, exp.Anonymous) and call.name.upper() == "INTERSECTS":
+            name, args = "INTERSECTS", list(call.expressions)
+        else:
+            return None
+        if len(args) != 2:
+            return None
+        pairs = [(args[0], args[1])] if name == "CONTAINS" else [tuple(args), tuple(args[::-1])]
+        for shape, circle in pairs:
+            cone = _circle_literal(circle)
+            if cone is None:
+                continue
+            dec, radius = cone
+            column, margin = _point_dec_column(shape), 0.0
+            if column is None and name == "INTERSECTS" and isinstance(shape, exp.Column) \
+                    and shape.name.lower() == "s_region":
+                column = exp.column("s_dec", table=shape.table or None)
+                margin = self._region_margin
+            if column is not None:
+                reach = radius + margin + 1e-9
+                return exp.Between(this=column.copy(), low=exp.Literal.number(dec - reach),
+                                   high=exp.Literal.number(dec + reach))
+        return None
 
     @staticmethod
     def _anonymous(name, node):
@@ -678,6 +731,58 @@ class Engine:
             if col.name.lower() == node.name.lower():
                 return col
         return None
+
+
+def _conjuncts(node):
+    """The terms of a chain of ANDs (through parentheses)."""
+    if isinstance(node, exp.Paren):
+        yield from _conjuncts(node.this)
+    elif isinstance(node, exp.And):
+        yield from _conjuncts(node.this)
+        yield from _conjuncts(node.expression)
+    else:
+        yield node
+
+
+def _number(node):
+    """The value of a numeric literal (possibly negated), else None."""
+    if isinstance(node, exp.Paren):
+        return _number(node.this)
+    if isinstance(node, exp.Neg):
+        value = _number(node.this)
+        return None if value is None else -value
+    if isinstance(node, exp.Literal) and not node.is_string:
+        try:
+            return float(node.this)
+        except ValueError:
+            return None
+    return None
+
+
+def _circle_literal(node):
+    """(dec, radius) of ``CIRCLE([frame,] ra, dec, r)`` with literal numbers, else None."""
+    if not isinstance(node, exp.Anonymous) or node.name.upper() != "CIRCLE":
+        return None
+    args = list(node.expressions)
+    if len(args) == 4:
+        args = args[1:]
+    if len(args) != 3:
+        return None
+    values = [_number(a) for a in args]
+    if any(v is None for v in values) or values[2] < 0:
+        return None
+    return values[1], values[2]
+
+
+def _point_dec_column(node):
+    """The ``s_dec`` column of ``POINT([frame,] s_ra, s_dec)``, else None."""
+    if not isinstance(node, exp.Anonymous) or node.name.upper() != "POINT":
+        return None
+    args = list(node.expressions)
+    dec = args[-1] if len(args) in (2, 3) else None
+    if isinstance(dec, exp.Column) and dec.name.lower() == "s_dec":
+        return dec
+    return None
 
 
 def _first_line(exc):
