@@ -472,7 +472,9 @@ class EsoClass(_compat.UpstreamEsoClass):
         executor : `concurrent.futures.Executor`, optional
             Run the downloads on this executor instead (e.g. a dask
             ``Client.get_executor()``); the progress line then counts bytes
-            per finished file.
+            per finished file. Each task carries the request headers, so
+            when authenticated the token travels to the executor's workers.
+            Give either ``executor`` or ``max_workers``.
         unzip : bool, optional
             Decompress ``.gz`` and ``.Z`` files after download (in Python);
             ``local_path`` then names the decompressed file.

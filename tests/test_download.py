@@ -232,6 +232,7 @@ def test_empty_input_gives_empty_manifest(eso_archive, dest):
     (MUSE, {"max_retries": -1}, ValueError, "max_retries"),
     (MUSE, {"overwrite": "yes"}, TypeError, "overwrite"),
     (MUSE, {"executor": object()}, TypeError, "executor"),
+    (MUSE, {"executor": ThreadPoolExecutor(1), "max_workers": 2}, ValueError, "not both"),
     (MUSE, {"destination": 3}, TypeError, "destination"),
     (MUSE, {"categories": 3}, TypeError, "categories"),
 ])

@@ -144,6 +144,20 @@ def test_continuation_false_starts_afresh(eso_archive, dest):
     assert read(manifest["local_path"][0]) == emu.file_bytes(aid)
 
 
+def test_part_file_already_complete(eso_archive, dest):
+    # A crash between the last byte and the rename: the server refuses the Range
+    # (416, nothing left to send), so the file is fetched again, not left broken.
+    emu, eso = eso_archive, eso_archive.eso
+    aid = big_public_id(emu)
+    dest.mkdir()
+    (dest / (aid.replace(":", "_") + ".part")).write_bytes(emu.file_bytes(aid))
+    manifest = eso.download_ancillary(aid, destination=dest, progress=False)
+    assert manifest["status"][0] == "downloaded"
+    assert read(manifest["local_path"][0]) == emu.file_bytes(aid)
+    assert [r.status for r in file_requests(emu, aid)] == [416, 200]
+    assert part_files(dest) == []
+
+
 # -- 5xx, 429, timeouts -------------------------------------------------------------------
 
 @pytest.mark.parametrize("status", [503, 429, 500])
