@@ -6,8 +6,9 @@ The documentation's examples run as doctests (``python -m pytest`` collects
 One emulator serves the whole session, with the demo's seed so the outputs
 shown in the pages are the ones users get from ``eso-ancillary demo``. Each
 page runs in its own empty working folder (downloads land there), with the
-module-level ``Eso`` pointed at the emulator through ``conf.archive_url`` and
-caching into a temporary folder. Examples that need the real archive are in
+module-level ``Eso`` pointed at the emulator through ``conf.archive_url``,
+caching into a temporary folder, and astroquery's log at WARNING (so INFO lines
+and progress bars stay out of the outputs shown). Examples that need the real archive are in
 ``.. doctest-remote-data::`` blocks and skipped unless ``--remote-data`` is
 given.
 """
@@ -29,10 +30,14 @@ def docs_archive():
 
 @pytest.fixture(scope="module", autouse=True)
 def _docs_page_environment(request, docs_archive, tmp_path_factory):
+    from astroquery import log
+
     from astroquery_eso_ancillary import Eso, conf
 
     folder = tmp_path_factory.mktemp("docs-page")
-    saved_cache, saved_row_limit = Eso.cache_location, Eso.ROW_LIMIT
+    saved_cache, saved_row_limit, saved_level = Eso.cache_location, Eso.ROW_LIMIT, log.level
+    # INFO messages and the download progress line would be part of the shown output.
+    log.setLevel("WARNING")
     docs_archive.reset()
     with pytest.MonkeyPatch.context() as patch:
         # The environment variable would win over conf.archive_url.
@@ -47,3 +52,4 @@ def _docs_page_environment(request, docs_archive, tmp_path_factory):
             Eso.cache_location = saved_cache
             Eso.ROW_LIMIT = saved_row_limit
             Eso._auth_info = None
+            log.setLevel(saved_level)
