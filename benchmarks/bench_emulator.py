@@ -9,7 +9,8 @@ then measures:
 1. engine level: generating the archive and loading it into the ADQL engine
    (target under 10 s), the median time of an indexed
    ``product_id = '...'`` look-up through ``Engine.run`` (target under 50 ms), the
-   same by ``archive_id``, and the ESO HOWTO's MUSE preview join;
+   same by ``archive_id``, the ESO HOWTO's MUSE preview join and a 0.5 deg cone
+   search (``INTERSECTS(s_region, CIRCLE(...)) = 1``);
 2. emulator level (unless ``--skip-server``): ``ArchiveEmulator.start()`` at the
    same size, and the same look-up through HTTP (TAP ``/sync``, VOTable answer).
 
@@ -87,6 +88,10 @@ def main(argv=None):
                       "ON oc.dp_id = pf.product_id WHERE oc.obs_collection = 'MUSE' "
                       "AND pf.eso_category = 'ANCILLARY.PREVIEW'", maxrec=None)
     join_s = time.perf_counter() - t0
+    cones = [f"SELECT dp_id FROM ivoa.ObsCore WHERE INTERSECTS(s_region, "
+             f"CIRCLE('ICRS', {p['s_ra']}, {p['s_dec']}, 0.5)) = 1"
+             for p in (archive.product(i) for i in ids[:10])]
+    cone_median, _ = median_ms(engine, cones)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     results = {
@@ -99,6 +104,7 @@ def main(argv=None):
         "lookup_archive_id_median_ms": round(file_median, 3),
         "lookup_target_ms": LOOKUP_TARGET_MS,
         "muse_preview_join_rows": len(join.rows), "muse_preview_join_s": round(join_s, 3),
+        "cone_intersects_0.5deg_median_ms": round(cone_median, 3),
         "peak_rss_mb": round(peak_mb, 1),
     }
     del engine, archive, join
@@ -135,6 +141,7 @@ def main(argv=None):
             ("archive_id look-up (median)", f"{file_median:.2f} ms", ""),
             ("MUSE preview join", f"{join_s:.2f} s ({results['muse_preview_join_rows']:,} rows)",
              ""),
+            ("cone search, r = 0.5 deg (median)", f"{cone_median:.1f} ms", ""),
             ("peak RSS", f"{peak_mb:.0f} MB", "")]
     if "emulator_start_s" in results:
         rows += [("ArchiveEmulator.start()", f"{results['emulator_start_s']:.2f} s",

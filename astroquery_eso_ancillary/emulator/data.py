@@ -176,6 +176,7 @@ def _epoch(text):
 
 
 _DAYS = {}
+_CLOCK = []       # "hh:mm:ss" of every second of a day, built on first use
 
 
 def _iso(sec):
@@ -184,8 +185,10 @@ def _iso(sec):
     text = _DAYS.get(day)
     if text is None:
         text = _DAYS[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
-    hours, rest = divmod(rest, 3600)
-    return f"{text}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+        if not _CLOCK:
+            _CLOCK.extend(f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60)
+                          for s in range(60))
+    return text + _CLOCK[rest]
 
 
 def _iso_ms(sec_float):

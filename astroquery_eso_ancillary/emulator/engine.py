@@ -517,7 +517,7 @@ class Engine:
         >>> engine.translate(engine.parse("SELECT TOP 1 dp_id FROM ivoa.ObsCore"))[1]
         'SELECT "obscore"."dp_id" AS "dp_id" FROM "ivoa"."obscore" AS "obscore" LIMIT 1'
         """
-        tree = tree.copy()
+        original, tree = tree, tree.copy()
         for ident in tree.find_all(exp.Identifier):
             # ADQL identifiers are case-insensitive; quoted ones only protect reserved words.
             ident.set("this", ident.this.lower())
@@ -525,7 +525,7 @@ class Engine:
             tree = qualify(tree, schema=self._schema, dialect="tsql",
                            validate_qualify_columns=True, quote_identifiers=False)
         except OptimizeError as exc:
-            raise AdqlError(self._explain_unresolved(str(exc))) from None
+            raise AdqlError(self._explain_unresolved(str(exc), original)) from None
         sqlite_tree = tree.copy()
         for node in list(sqlite_tree.walk()):
             if type(node) in _MATH_NODES:
@@ -599,11 +599,16 @@ class Engine:
         return exp.Anonymous(this=name, expressions=args)
 
     @staticmethod
-    def _explain_unresolved(message):
+    def _explain_unresolved(message, original):
         message = _first_line(message)
         match = re.match(r"Column '(?:\")?([^'\"]+)(?:\")?' could not be resolved", message)
         if match:
-            return (f"Unknown column '{match.group(1)}': it is not a column of the tables "
+            name = match.group(1)
+            for column in original.find_all(exp.Column):     # as the user spelled it
+                if column.name.lower() == name.lower():
+                    name = column.name
+                    break
+            return (f"Unknown column '{name}': it is not a column of the tables "
                     f"in the query (see TAP_SCHEMA.columns)")
         return f"Cannot resolve the query: {message}"
 
