@@ -536,6 +536,10 @@ def _cmd_files(args):
     categories = _categories(args.category)
     if categories is not None:
         kwargs["categories"] = categories
+    if args.username:
+        kwargs["authenticated"] = True
+    if args.no_cache:
+        kwargs["cache"] = False
     table = eso.get_product_files(_product_ids(args.product_ids), **kwargs)
     show_table(table, args)
     return EXIT_OK
@@ -562,7 +566,8 @@ def _cmd_categories(args):
     eso = make_eso(args)
     kwargs = {"collections": _one_or_many(_comma_list(args.collection)),
               "instruments": _one_or_many(_comma_list(args.instrument)),
-              "product_ids": _product_ids(args.product_id)}
+              "product_ids": _product_ids(args.product_id),
+              "cache": False if args.no_cache else None}
     table = eso.list_ancillary_categories(
         **{key: value for key, value in kwargs.items() if value is not None})
     show_table(table, args)
@@ -656,10 +661,9 @@ def _cmd_login(args):
 def _cmd_serve(args):
     import signal
 
-    try:
-        from .emulator import ArchiveEmulator
-    except ImportError as exc:
-        raise _MissingExtraError(exc) from None
+    _require_emulator()
+    from .emulator import ArchiveEmulator
+
     users = {}
     for item in args.user or ():
         name, sep, password = item.partition(":")
@@ -689,20 +693,35 @@ def _cmd_serve(args):
 
 
 def _cmd_demo(args):
-    try:
-        from . import demo
-    except ImportError as exc:
-        raise _MissingExtraError(exc) from None
+    _require_emulator()
+    from . import demo
+
     # The download progress line shows at astroquery's INFO level, for a person watching.
     with _log_level(logging.INFO, when=sys.stdout.isatty()):
         return demo.run(destination=args.destination)
 
 
 class _MissingExtraError(Exception):
-    def __init__(self, exc):
-        super().__init__(f"the emulator needs a package that is not installed ({exc.name}); "
+    def __init__(self, name):
+        super().__init__(f"the emulator needs a package that is not installed ({name}); "
                          "install it with: python -m pip install "
                          "'astroquery_eso_ancillary[emulator]'")
+
+
+def _require_emulator():
+    """Fail early, in one line, when the ``emulator`` extra is not installed."""
+    import importlib.util
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        needs = requires("astroquery_eso_ancillary") or []
+    except PackageNotFoundError:  # running from a source tree: the import will tell
+        needs = []
+    for need in needs:
+        if "extra" in need and '"emulator"' in need.replace("'", '"'):
+            name = re.split(r"[\s<>=!~;\[]", need, maxsplit=1)[0]
+            if importlib.util.find_spec(name) is None:
+                raise _MissingExtraError(name)
 
 
 # -- errors ---------------------------------------------------------------------------
