@@ -192,6 +192,18 @@ def test_lazy_lookups_match_streaming_at_a_larger_size():
         assert big.file(files[-1][1])["product_id"] == product[0]
 
 
+def test_cheap_counts_agree_with_the_lists(archive):
+    assert len(archive) == len(archive.products)
+    assert archive.product_ids == [p["dp_id"] for p in archive.products]
+    assert archive.collections == tuple(sorted({p["obs_collection"]
+                                                for p in archive.products}))
+    assert archive.file_count == len(archive.files)
+    fresh = Archive(seed=42, products=300)
+    assert fresh.file_count == len(archive.files)           # by streaming
+    assert fresh.engine.archive is fresh                    # loads the engine
+    assert fresh.file_count == len(archive.files)           # from the engine
+
+
 def test_obsolete_product_is_known_to_datalink_only(archive):
     assert OBSOLETE_PRODUCT_ID in archive.obsolete
     assert archive.product(OBSOLETE_PRODUCT_ID) is None

@@ -777,6 +777,34 @@ class Archive:
         return len(self._ids)
 
     @property
+    def collections(self):
+        """Names of the collections present (cheap at any size).
+
+        Examples
+        --------
+        >>> Archive(products=0).collections
+        ('ESPRESSO', 'MUSE')
+        """
+        present = {r["collection"] for r in self._refs}
+        present.update(_COLLECTIONS[c].name for c, _ in self._gen_plan)
+        return tuple(sorted(present))
+
+    @property
+    def file_count(self):
+        """Number of product_files rows (from the engine when loaded: cheap at any size).
+
+        Examples
+        --------
+        >>> Archive(products=0).file_count
+        21
+        """
+        if self._engine is not None:
+            return self._engine.run("SELECT COUNT(*) FROM phase3v2.product_files").rows[0][0]
+        if self._files is not None:
+            return len(self._files)
+        return sum(len(rows) for _, rows in self.iter_rows())
+
+    @property
     def product_ids(self):
         """Every current product's ``dp_id``, in generation order (cheap at any size)."""
         return list(self._ids)
