@@ -258,7 +258,7 @@ class EsoClass(_compat.UpstreamEsoClass):
                                       chunk_size=chunk_size, refinements=plan.refinements,
                                       async_job=bool(async_job), split_on_overflow=True)
         selection.table = tap.order_rows(selection.table, product_ids=ids)
-        found = set(selection.table["product_id"])
+        found = set(tap.texts(selection.table, "product_id"))
         missing = [pid for pid in ids if pid not in found]
         extra = None
         if missing and datalink:

@@ -397,11 +397,18 @@ class Selection:
     maxrec: int | None = None
 
 
+def texts(table, name):
+    """The values of a column as a list of str ("" for masked), fast on large tables."""
+    return [_text(v) for v in table[name].tolist()]
+
+
 def _refined(table, refinements):
     if not refinements or len(table) == 0:
         return table
-    keep = [all(patterns.match(_text(row[name])) for _, name, patterns in refinements)
-            for row in table]
+    keep = [True] * len(table)
+    for _, name, patterns in refinements:
+        for i, value in enumerate(texts(table, name)):
+            keep[i] = keep[i] and patterns.match(value)
     return table[keep]
 
 
@@ -613,7 +620,7 @@ def order_rows(table, *, product_ids=None, order_by=None, descending=True, merge
     """
     if len(table) == 0:
         return table
-    archive_ids = [_text(v) for v in table["archive_id"]]
+    archive_ids = texts(table, "archive_id")
     seen, keep = set(), []
     for i in range(len(table)):
         if archive_ids[i] not in seen:
@@ -621,10 +628,10 @@ def order_rows(table, *, product_ids=None, order_by=None, descending=True, merge
             keep.append(i)
     if order_by:
         if merged:
-            values = table[order_by]
+            values = table[order_by].tolist()
             keep.sort(key=lambda i: _sort_key(values[i]), reverse=descending)
         return table[keep]
-    products = [_text(v) for v in table["product_id"]]
+    products = texts(table, "product_id")
     position = {pid: n for n, pid in enumerate(product_ids or ())}
     keep.sort(key=lambda i: (position.get(products[i], len(position)), products[i],
                              archive_ids[i] != products[i], archive_ids[i]))
