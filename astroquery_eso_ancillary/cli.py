@@ -673,14 +673,14 @@ def _cmd_serve(args):
     kwargs = {"seed": args.seed, "port": args.port, "host": args.host}
     if args.products is not None:
         kwargs["products"] = args.products
-    if users:
-        kwargs["users"] = users
 
     def stop(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
     with ArchiveEmulator(**kwargs) as emu:
+        for name, password in users.items():  # besides the emulator's own account
+            emu.add_user(name, password)
         print(emu.url, flush=True)
         _note(f"ESO archive emulator (seed {args.seed}) serving at {emu.url}; "
               "Ctrl+C stops it.")
@@ -772,9 +772,18 @@ def _setup_messages(args):
 
     level = (logging.DEBUG if args.debug else logging.INFO if args.verbose
              else logging.WARNING)
-    previous = astroquery_log.level
+    saved = astroquery_log.level, astroquery_log.handlers[:], astroquery_log.propagate
     astroquery_log.setLevel(level)
-    return lambda: astroquery_log.setLevel(previous)
+    # Messages go to standard error, whatever their level: standard output is for tables.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    astroquery_log.handlers[:] = [handler]
+    astroquery_log.propagate = False
+
+    def restore():
+        level, astroquery_log.handlers[:], astroquery_log.propagate = saved
+        astroquery_log.setLevel(level)
+    return restore
 
 
 @contextlib.contextmanager

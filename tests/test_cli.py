@@ -346,11 +346,13 @@ def test_serve_prints_its_url_first_and_stops_on_sigterm(cli_env):
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
         assert requests.get(url + "/tap_obs/availability", timeout=30).status_code == 200
-        token = requests.post(url + "/sso/oidc/token", timeout=30, data={
-            "grant_type": "password", "username": "bob", "password": "builder",
-            "client_id": "clientid", "client_secret": "clientSecret",
-            "response_type": "id_token token"})
-        assert token.status_code == 200 and token.json()["id_token"]
+        # The added account, and the emulator's own one, can log in.
+        for user, password in [("bob", "builder"), ("alice", "wonderland")]:
+            token = requests.post(url + "/sso/oidc/token", timeout=30, data={
+                "grant_type": "password", "username": user, "password": password,
+                "client_id": "clientid", "client_secret": "clientSecret",
+                "response_type": "id_token token"})
+            assert token.status_code == 200 and token.json()["id_token"]
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
