@@ -168,11 +168,11 @@ _ALLOWED_NODES = tuple({
     exp.Lower, exp.Upper, exp.Abs, exp.Ceil, exp.Floor, exp.Round, exp.Sqrt, exp.Pow,
     exp.Exp, exp.Ln, exp.Log, exp.Mod, exp.Pi, exp.Rand, exp.Trunc, exp.Acos, exp.Asin,
     exp.Atan, exp.Atan2, exp.Cos, exp.Cot, exp.Sin, exp.Tan, exp.Degrees, exp.Radians,
-    exp.Contains, exp.Tuple,
+    exp.Contains,
 })
 
 # Function names that reach sqlglot as Anonymous and are ADQL.
-_ADQL_ANONYMOUS = frozenset(SQL_FUNCTIONS) | {"TRUNCATE", "LOG10", "IN_UNIT"}
+_ADQL_ANONYMOUS = frozenset(SQL_FUNCTIONS) | {"TRUNCATE", "LOG10"}
 
 _ADQL_FUNCTIONS_TEXT = ("ABS, ACOS, ASIN, ATAN, ATAN2, AVG, CEILING, COALESCE, COS, COT, "
                         "COUNT, DEGREES, EXP, FLOOR, LOG, LOG10, LOWER, MAX, MIN, MOD, PI, "
@@ -186,9 +186,8 @@ _REFUSED_TOKENS = {
     TokenType.FETCH: "FETCH is not ADQL: use SELECT TOP n",
     TokenType.MOD: "the % operator is not ADQL: use MOD(x, y)",
 }
-for _name in ("PERCENT",):      # TOP n PERCENT (T-SQL only)
-    if hasattr(TokenType, _name):
-        _REFUSED_TOKENS[getattr(TokenType, _name)] = "TOP ... PERCENT is not ADQL"
+if hasattr(TokenType, "PERCENT"):      # TOP n PERCENT (T-SQL only)
+    _REFUSED_TOKENS[TokenType.PERCENT] = "TOP ... PERCENT is not ADQL"
 
 
 def _math_function(func):
