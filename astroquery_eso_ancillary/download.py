@@ -15,7 +15,9 @@ How one file is fetched:
   the final name.
 - A part file left by an interrupted run (or by a dropped connection in this
   one) is continued with ``Range: bytes=N-``; a server that answers 200
-  instead of 206 restarts it cleanly.
+  instead of 206 restarts it cleanly. The part file remembers the server's
+  ETag (an extended attribute, where the file system has them), sent as
+  ``If-Range``, so two versions of a file are never spliced together.
 - Connection errors, timeouts, short bodies, 429 and 5xx are retried with
   exponential backoff (``Retry-After`` honoured), each retry resuming.
 - A per-file lock (``fcntl.flock`` on ``<archive_id>.lock``) makes two
@@ -317,12 +319,37 @@ def _http_failure(job, response):
     return _FailError(f"HTTP {status}: unexpected answer from the server.", status=status)
 
 
+# The server's validator (ETag or Last-Modified) of the file a part file holds the start of,
+# kept as an extended attribute (no extra file); where those are unsupported, resumes go
+# without the If-Range safeguard.
+_VALIDATOR_ATTR = "user.astroquery_eso_ancillary.validator"
+
+
+def _save_validator(part, response):
+    value = response.headers.get("ETag") or response.headers.get("Last-Modified")
+    if not value or value.startswith("W/"):  # weak ETags cannot guard a byte range
+        return
+    with contextlib.suppress(OSError, AttributeError, UnicodeError):
+        os.setxattr(part, _VALIDATOR_ATTR, value.encode("ascii"))
+
+
+def _load_validator(part):
+    try:
+        return os.getxattr(part, _VALIDATOR_ATTR).decode("ascii")
+    except (OSError, AttributeError, UnicodeError):
+        return None
+
+
 def _attempt(job, part, progress):
     """One request: (final path, resumed?, HTTP status), or _RetryError/_FailError/_SkipError."""
     offset = part.stat().st_size if part.exists() else 0
     headers = dict(job.headers)
+    validator = _load_validator(part) if offset else None
     if offset:
         headers["Range"] = f"bytes={offset}-"
+        if validator:
+            # A server that changed the file since answers 200 with all of it.
+            headers["If-Range"] = validator
     destination = Path(job.destination)
     with _session().get(job.url, headers=headers, stream=True,
                         timeout=(job.timeout, job.timeout)) as response:
@@ -357,6 +384,12 @@ def _attempt(job, part, progress):
                 part.unlink(missing_ok=True)
                 raise _RetryError("The server answered a Range request with the wrong piece; "
                                   "restarting.", status=status, wait=0)
+            etag = response.headers.get("ETag")
+            if validator and validator.startswith('"') and etag and etag != validator:
+                # The server ignored If-Range, but the file is not the one we began.
+                part.unlink(missing_ok=True)
+                raise _RetryError("The file changed on the server since the partial download; "
+                                  "restarting.", status=status, wait=0, count=False)
             total = spec[1]
             mode = "ab"
         else:
@@ -370,6 +403,8 @@ def _attempt(job, part, progress):
             total = offset + int(length)
         received = offset
         with open(part, mode) as out:
+            if mode == "wb":
+                _save_validator(part, response)
             try:
                 for chunk in _body(response, job.block_size):
                     out.write(chunk)

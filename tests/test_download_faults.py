@@ -144,6 +144,38 @@ def test_continuation_false_starts_afresh(eso_archive, dest):
     assert read(manifest["local_path"][0]) == emu.file_bytes(aid)
 
 
+def xattrs_work(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    probe = folder / "probe"
+    probe.write_bytes(b"x")
+    try:
+        os.setxattr(probe, "user.test", b"1")
+        return True
+    except (OSError, AttributeError):
+        return False
+    finally:
+        probe.unlink()
+
+
+def test_changed_file_is_not_spliced(eso_archive, dest):
+    # The part file remembers the ETag of what it holds; a resume that finds another
+    # version of the file starts again instead of gluing two versions together.
+    emu, eso = eso_archive, eso_archive.eso
+    if not xattrs_work(dest):
+        pytest.skip("no extended attributes on this file system")
+    aid = big_public_id(emu)
+    emu.faults = Faults(drop_after=100_000, paths=("/dataPortal",))
+    eso.download_ancillary(aid, destination=dest, max_retries=0, progress=False)
+    emu.faults = Faults()
+    emu.file_sizes[aid] = SIZE - 1000  # a new version (other ETag)
+    manifest = eso.download_ancillary(aid, destination=dest, progress=False)
+    assert manifest["status"][0] == "downloaded"
+    assert read(manifest["local_path"][0]) == emu.file_bytes(aid)
+    assert len(emu.file_bytes(aid)) == SIZE - 1000
+    assert [(r.status, r.range) for r in file_requests(emu, aid)][-2:] == [
+        (206, "bytes=100000-"), (200, None)]
+
+
 def test_part_file_already_complete(eso_archive, dest):
     # A crash between the last byte and the rename: the server refuses the Range
     # (416, nothing left to send), so the file is fetched again, not left broken.
