@@ -229,6 +229,12 @@ class TapClient:
             The TAP MAXREC (the service's default if None).
         async_job : bool
             Run as a UWS job (submit, run, poll, fetch, delete).
+
+        Examples
+        --------
+        >>> result = TapClient(Eso).run("SELECT TOP 1 product_id FROM phase3v2.product_files",
+        ...                             maxrec=1)  # doctest: +SKIP
+        >>> result.table, result.overflow  # doctest: +SKIP
         """
         if async_job:
             return self._run_async(query, maxrec)
@@ -341,7 +347,12 @@ class TapClient:
             delay = min(delay * 2, 10.0)
 
     def count(self, query, *, async_job=False):
-        """Run a ``SELECT COUNT(*)`` query and return the count as an int."""
+        """Run a ``SELECT COUNT(*)`` query and return the count as an int.
+
+        Examples
+        --------
+        >>> TapClient(Eso).count("SELECT COUNT(*) FROM ivoa.ObsCore")  # doctest: +SKIP
+        """
         table = self.run(query, async_job=async_job).table
         if len(table) == 0 or not table.colnames:
             raise EsoServiceError(f"{self.url} returned no row for a COUNT query.")
@@ -350,7 +361,13 @@ class TapClient:
     # -- schema --------------------------------------------------------------------
 
     def schema(self):
-        """The `Schema` of this service, read once per instance and TAP URL."""
+        """The `Schema` of this service, read once per instance and TAP URL.
+
+        Examples
+        --------
+        >>> TapClient(Eso).schema().size_column  # doctest: +SKIP
+        'access_estsize'
+        """
         cache = self.eso.__dict__.setdefault("_ancillary_schemas", {})
         if self.url not in cache:
             names = (adql.PRODUCT_FILES, adql.OBSCORE, adql.OBSCORE.lower())
@@ -398,7 +415,13 @@ class Selection:
 
 
 def texts(table, name):
-    """The values of a column as a list of str ("" for masked), fast on large tables."""
+    """The values of a column as a list of str ("" for masked), fast on large tables.
+
+    Examples
+    --------
+    >>> texts(Table({"a": ["x", "y"]}), "a")
+    ['x', 'y']
+    """
     return [_text(v) for v in table[name].tolist()]
 
 
@@ -521,6 +544,12 @@ def run_selection(client, plan, *, product_ids=None, chunk_size=None, limit=None
     Returns
     -------
     `Selection`
+
+    Examples
+    --------
+    >>> plan = adql.plan_file_query(TapClient(Eso).schema().product_files)  # doctest: +SKIP
+    >>> run_selection(TapClient(Eso), plan.query, product_ids=["ADP.2024-03-19T05:58:04.407"]
+    ...               ).table  # doctest: +SKIP
     """
     chunks = _chunks(product_ids, chunk_size)
     if count_only:
@@ -567,6 +596,13 @@ def run_categories(client, plan, *, product_ids=None, chunk_size=None, refinemen
     Groups are refined on the client, then merged over chunks: one row per
     ``eso_category`` with ``n_files`` and the total ``access_estsize`` (kB),
     most frequent first.
+
+    Examples
+    --------
+    >>> schema = TapClient(Eso).schema()  # doctest: +SKIP
+    >>> plan = adql.plan_category_query(schema.product_files, schema.obscore,
+    ...                                 size_column=schema.size_column)  # doctest: +SKIP
+    >>> run_categories(TapClient(Eso), plan.query).table  # doctest: +SKIP
     """
     totals, queries = {}, []
     for ids in _chunks(product_ids, chunk_size):
@@ -592,7 +628,12 @@ def run_categories(client, plan, *, product_ids=None, chunk_size=None, refinemen
 
 
 def schema_help(schema):
-    """A text listing the columns usable in ``columns``/``column_filters``/``obscore_filters``."""
+    """A text listing the columns usable in ``columns``/``column_filters``/``obscore_filters``.
+
+    Examples
+    --------
+    >>> print(schema_help(TapClient(Eso).schema()))  # doctest: +SKIP
+    """
     lines = []
     for title, columns in ((f"{adql.PRODUCT_FILES} (columns, column_filters, order_by)",
                             schema.product_files),
@@ -617,6 +658,12 @@ def order_rows(table, *, product_ids=None, order_by=None, descending=True, merge
     several chunks were merged). Otherwise rows are grouped by product, in
     the order of ``product_ids`` when given (else by product id), the
     science file first, then by ``archive_id``.
+
+    Examples
+    --------
+    >>> t = Table({"product_id": ["B", "A", "B", "B"], "archive_id": ["B.2", "A", "B", "B.2"]})
+    >>> texts(order_rows(t, product_ids=["B", "A"]), "archive_id")
+    ['B', 'B.2', 'A']
     """
     if len(table) == 0:
         return table
@@ -648,7 +695,14 @@ def _sort_key(value):
 
 def describe(table, schema, *, query, url, maxrec=None):
     """Name the size column ``access_estsize`` (kB), copy units and descriptions
-    from TAP_SCHEMA and record the query in ``table.meta``."""
+    from TAP_SCHEMA and record the query in ``table.meta``.
+
+    Examples
+    --------
+    >>> client = TapClient(Eso)  # doctest: +SKIP
+    >>> describe(client.run(query).table, client.schema(), query=query,
+    ...          url=client.url).meta["query"]  # doctest: +SKIP
+    """
     size = schema.size_column
     if size and size != SIZE_COLUMN and size in table.colnames:
         table.rename_column(size, SIZE_COLUMN)
