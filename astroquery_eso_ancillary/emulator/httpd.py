@@ -98,6 +98,9 @@ class Request:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ESOArchiveEmulator/1.0"
+    # Headers and body go out in separate writes; with Nagle's algorithm on, a
+    # kept-alive client then waits for a delayed ACK (~40 ms) on every response.
+    disable_nagle_algorithm = True
     # Idle keep-alive connections are closed after this many seconds.
     timeout = 60
 
