@@ -69,7 +69,7 @@ def main(argv=None):
     print(emulator.url, flush=True)
     print(f"TAP {emulator.tap_url}  DataLink {emulator.datalink_url}  files "
           f"{emulator.download_url}<archive_id>  token {emulator.token_url}  "
-          f"({len(emulator.archive.products)} products, {len(emulator.archive.files)} files, "
+          f"({len(emulator.archive)} products, {emulator.archive.file_count} files, "
           f"started in {emulator.start_seconds:.2f} s)", flush=True)
     try:
         while not stop.wait(0.5):

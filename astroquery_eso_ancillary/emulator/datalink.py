@@ -130,8 +130,7 @@ def extra_target(archive, kind, name):
             return None
         return f"{name}_preview.png", "image/png", PREVIEW_BYTES
     if kind == "documentation":
-        known = {p.get("obs_collection") for p in archive.products}
-        if name not in known:
+        if name not in archive.collections:
             return None
         return f"{name}_release_description.pdf", "application/pdf", DOCUMENT_BYTES
     return None
