@@ -48,8 +48,11 @@ SIZE_COLUMN = "access_estsize"
 SIZE_COLUMN_NAMES = ("access_estsize", "size_kb")
 #: Longest wait between retries or polls, whatever Retry-After says.
 MAX_WAIT = 60.0
-#: Longest time an asynchronous job is waited for (ESO allows 3600 s of execution).
-ASYNC_MAX_WAIT = 4000.0
+#: Execution time asked for asynchronous jobs: ESO's maximum (its default is 60 s, the
+#: same as the sync limit async jobs are there to escape).
+ASYNC_EXECUTION_DURATION = 3600
+#: Longest time an asynchronous job is waited for.
+ASYNC_MAX_WAIT = ASYNC_EXECUTION_DURATION + 400.0
 _ACTIVE_PHASES = frozenset({"PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED", "UNKNOWN"})
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -300,6 +303,10 @@ class TapClient:
         try:
             try:
                 job = AsyncTAPJob.create(self.url, query, maxrec=maxrec, session=session)
+                try:
+                    job.execution_duration = ASYNC_EXECUTION_DURATION
+                except DALServiceError:  # the service keeps its default; not fatal
+                    log.debug(f"{job.url} refused EXECUTIONDURATION; keeping its default.")
                 job.run()
                 phase = self._wait(job)
                 if phase != "COMPLETED":

@@ -618,3 +618,32 @@ def test_list_ancillary_categories(eso_archive, no_warnings):
                     strict=True)) == counts
     with pytest.warns(NoResultsWarning):
         assert len(eso.list_ancillary_categories(collections="NOPE")) == 0
+
+
+def test_remaining_keywords(eso_archive, no_warnings):
+    """get_product_files(async_job, authenticated, cache) and list_ancillary_categories'
+    get_query_payload, cache and authenticated."""
+    eso = eso_archive.eso
+    table = eso.get_product_files([EX1, EX2], async_job=True)
+    assert archive_ids(table) == [f["archive_id"] for f in files_where(eso_archive.archive,
+                                                                       [EX1, EX2])]
+    assert [r.method for r in eso_archive.requests
+            if r.path.startswith("/tap_obs/async")][-1] == "DELETE"
+    payload = eso.list_ancillary_categories(product_ids=[EX1, EX2], get_query_payload=True)
+    assert "GROUP BY f.eso_category" in payload and EX2 in payload
+    first = eso.list_ancillary_categories(product_ids=[EX1, EX2])
+    assert first.meta["query"] == payload
+    n = len(eso_archive.requests)
+    assert list(eso.list_ancillary_categories(product_ids=[EX1, EX2])["n_files"]) == list(
+        first["n_files"])
+    assert len(eso_archive.requests) == n  # from the cache
+    eso.list_ancillary_categories(product_ids=[EX1, EX2], cache=False)
+    assert len(eso_archive.requests) == n + 1
+    with pytest.raises(LoginError):
+        eso.list_ancillary_categories(product_ids=EX1, authenticated=True)
+    eso_archive.add_user("carol", "pw")
+    assert eso._authenticate(username="carol", password="pw")
+    eso.list_ancillary_categories(product_ids=EX1, authenticated=True)
+    assert len(eso.get_product_files(EX1, authenticated=True, cache=False)) == 6
+    sync = [r for r in eso_archive.requests if r.path == "/tap_obs/sync"]
+    assert [r.authorized for r in sync[-2:]] == [True, True]

@@ -86,6 +86,8 @@ def test_async_run_creates_polls_fetches_and_deletes(eso_archive):
     job = [p for p in job_paths if re.fullmatch(r"/tap_obs/async/[^/]+", p)]
     assert len(job) == 1
     assert any(r.method == "POST" and r.path == job[0] + "/phase" for r in log)
+    # ESO's default execution duration (60 s) is the sync limit; the job asks for more.
+    assert any(r.method == "POST" and r.path == job[0] + "/executionduration" for r in log)
     assert any(r.method == "GET" and "/results/" in r.path for r in log)
     assert log[-1].method == "DELETE" and log[-1].path == job[0]
     assert not sync_requests(eso_archive)
