@@ -84,10 +84,8 @@ def parse_filter(text):
         raise UsageError(f"bad filter {text!r}: expected COLUMN=VALUE, e.g. "
                          "\"target_name=like 'NGC%'\" or \"access_estsize>=100\"")
     column, rest = match.group(1), match.group(2).strip()
-    if rest.startswith("=") and not rest.startswith("=="):
+    if rest.startswith("="):  # COL=VALUE; what follows may be an operator of its own
         rest = rest[1:].strip()
-    elif rest.startswith("=="):
-        rest = rest[1:]
     if not rest:
         raise UsageError(f"bad filter {text!r}: no value after the column name")
     return column, rest
@@ -386,10 +384,10 @@ def output_format(args):
 def _json_value(value):
     if value is np.ma.masked or isinstance(value, np.ma.core.MaskedConstant):
         return None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, np.ndarray):
