@@ -168,9 +168,6 @@ def test_tap_answer_that_is_not_a_votable(eso_archive, kind, warm):
     assert "VOTable" in message or "result" in message, message
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: tap.TapClient._run_sync leaves a 200 answer "
-                   "that is not a VOTable in astroquery's cache, so it is replayed by every "
-                   "later cached query (_compat.cached_request only forgets non-200 answers)")
 @pytest.mark.parametrize("kind", ["html", "truncated"])
 def test_broken_tap_answer_is_not_replayed_from_cache(eso_archive, kind):
     emu, eso = eso_archive, eso_archive.eso
