@@ -321,6 +321,9 @@ def test_bad_input_is_one_line_and_exit_code(eso_archive, cli_env, tmp_path):
         "unreachable": ["files", EXAMPLE1, "--archive", "http://127.0.0.1:9"],
         "debug": ["files", "NOT-AN-ID", "--archive", url, "--debug"],
         "argparse": ["query", "--no-such-option"],
+        "injected name": ["query", "--archive", url, "--collection", "MUSE' OR '1'='1"],
+        "injected value": ["query", "--archive", url, "--count",
+                           "--filter", "original_filename=x' OR '1'='1"],
     }, config={"unreachable": "max_retries = 0\n"})  # the config file is read; no waiting
     assert_one_line_error(results["malformed id"], 2, "NOT-AN-ID")
     assert_one_line_error(results["bad pattern"], 2, "ANCILLARY.[PREVIEW")
@@ -334,9 +337,15 @@ def test_bad_input_is_one_line_and_exit_code(eso_archive, cli_env, tmp_path):
     debug = results["debug"]
     assert debug.returncode == 2 and "Traceback" in debug.stderr and "NOT-AN-ID" in debug.stderr
     assert results["argparse"].returncode == 2
+    assert_one_line_error(results["injected name"], 2, "MUSE' OR '1'='1")
+    # A quoted value is only a value: no file has that name.
+    assert_ok(results["injected value"])
+    assert int(results["injected value"].stdout) == sum(
+        f["original_filename"] == "x' OR '1'='1" for f in eso_archive.archive.files) == 0
     assert "--no-such-option" in results["argparse"].stderr
     # Nothing reached the archive for values the package refused.
-    assert not any("NOT-AN-ID" in (record.query or "") for record in eso_archive.requests)
+    sent = " ".join(record.adql or "" for record in eso_archive.queries)
+    assert eso_archive.queries and "NOT-AN-ID" not in sent and "[PREVIEW" not in sent
 
 
 def test_serve_prints_its_url_first_and_stops_on_sigterm(cli_env):
