@@ -151,9 +151,9 @@ def _session():
     # documented as thread-safe.
     session = getattr(_local, "session", None)
     if session is None:
-        from . import __name__ as package
         session = requests.Session()
-        session.headers["User-Agent"] = f"{package} (python-requests/{requests.__version__})"
+        session.headers["User-Agent"] = (f"{__name__.partition('.')[0]} "
+                                         f"(python-requests/{requests.__version__})")
         # Byte offsets must refer to the file itself, not to a compressed transfer.
         session.headers["Accept-Encoding"] = "identity"
         _local.session = session
