@@ -76,7 +76,7 @@ def bench_parsing(*, rows=100_000, repeats=3, quiet=True):
         "title": f"a {rows:,}-row query into a Table (median of {repeats})",
         "ours_label": "query_ancillary", "ours": round(t_ours, 3),
         "theirs_label": "pyvo search().to_table()", "theirs": round(t_theirs, 3), "unit": "s",
-        "ratio": round(ratio, 2), "ratio_meaning": "ours / pyvo",
+        "ratio": round(ratio, 3), "ratio_meaning": "ours / pyvo",
         "target": f"<= {PARSE_TARGET}x", "met": ratio <= PARSE_TARGET,
         "details": {"rows": rows, "ours_runs_s": [round(t, 3) for t in ours],
                     "pyvo_runs_s": [round(t, 3) for t in theirs], "adql": adql},
