@@ -101,7 +101,7 @@ COMPARISONS = {
                       {"ids": 300, "sample": 10, "latency": 0.02}),
     "big_file": (bench_big_file, {"mb": 2048}, {"mb": 32}),
     "resume": (bench_resume, {"mb": 1024}, {"mb": 16}),
-    "parsing": (bench_parsing, {"rows": 100_000, "repeats": 3}, {"rows": 3000, "repeats": 1}),
+    "parsing": (bench_parsing, {"rows": 100_000, "repeats": 5}, {"rows": 3000, "repeats": 1}),
     "cache": (bench_cache, {"repeats": 20}, {"repeats": 5}),
 }
 
