@@ -647,3 +647,16 @@ def test_remaining_keywords(eso_archive, no_warnings):
     assert len(eso.get_product_files(EX1, authenticated=True, cache=False)) == 6
     sync = [r for r in eso_archive.requests if r.path == "/tap_obs/sync"]
     assert [r.authorized for r in sync[-2:]] == [True, True]
+
+
+def test_service_row_cap_is_reported(eso_archive_factory):
+    emu = eso_archive_factory(products=12, hard_maxrec=40)
+    eso = emu.eso
+    eso.ROW_LIMIT = -1
+    total = sum(f["eso_category"].startswith("ANCILLARY.") for f in emu.archive.files)
+    assert total > 40
+    with pytest.warns(MaxResultsWarning, match="its own limit"):
+        table = eso.query_ancillary()
+    assert len(table) == 40
+    with pytest.warns(MaxResultsWarning, match="its own limit"):  # refined path too
+        eso.query_ancillary(original_filename="*_*")
