@@ -212,10 +212,10 @@ def test_query_options_reach_the_archive(eso_archive, cli_env, tmp_path):
                                           unit="deg")).deg < 1.1
 
 
-def test_categories(eso_archive, cli_env):
+def test_categories_with_the_environment_variable(eso_archive, cli_env):
     counts = eso_archive.archive.category_counts("MUSE")
-    result = run(cli_env, "categories", "--collection", "MUSE", "--archive", eso_archive.url,
-                 "--format", "json")
+    result = run({**cli_env, "ESO_ARCHIVE_URL": eso_archive.url},
+                 "categories", "--collection", "MUSE", "--format", "json")
     assert_ok(result)
     rows = json.loads(result.stdout)
     got = {row["eso_category"]: row for row in rows}
@@ -403,3 +403,21 @@ def test_demo_with_the_installed_script(eso_archive, eso_archive_factory, cli_en
             path = tmp_path / path
         assert path.parent.resolve() == dest.resolve()
         assert path.read_bytes() == emu.file_bytes(row["archive_id"])
+
+
+def test_cache_is_used_unless_no_cache(eso_archive, cli_env, tmp_path):
+    env = {**cli_env, "HOME": str(tmp_path)}  # an empty astroquery cache
+    args = ["files", EXAMPLE1, "--archive", eso_archive.url, "--format", "csv"]
+    tap_requests = []
+    outputs = []
+    for extra in ([], [], ["--no-cache"]):
+        before = len(eso_archive.requests)
+        result = run(env, *args, *extra)
+        assert_ok(result)
+        outputs.append(result.stdout)
+        tap_requests.append(sum(record.path.startswith("/tap_obs")
+                                for record in eso_archive.requests[before:]))
+    assert outputs[0] == outputs[1] == outputs[2]
+    # First run fills the cache, the second reads it, --no-cache asks the archive again.
+    assert tap_requests[0] > 0 and tap_requests[2] > 0
+    assert tap_requests[1] == 0
