@@ -812,17 +812,18 @@ def main(argv=None):
 
     Examples
     --------
-    >>> main(["serve", "--port", "-1"])  # doctest: +SKIP
+    >>> from astroquery_eso_ancillary.cli import main
+    >>> main(["files", "ADP.2024-03-19T05:58:04.407", "--format", "csv"])  # doctest: +SKIP
+    product_id,archive_id,eso_category,extension,original_filename,...
+    0
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     restore_log = _setup_messages(args)
-    previous_showwarning = warnings.showwarning
-    warnings.showwarning = _show_warning
     try:
         with warnings.catch_warnings():
-            # Show each warning once, as one line (astropy would log it instead).
-            warnings.simplefilter("default")
+            # Python's filters decide which warnings show; each shows as one line.
+            warnings.showwarning = _show_warning
             if hasattr(args, "format"):
                 output_format(args)  # a bad --output name fails before any work
             return args.handler(args)
@@ -837,7 +838,6 @@ def main(argv=None):
         print(f"eso-ancillary {args.command}: error: {message}", file=sys.stderr)
         return code
     finally:
-        warnings.showwarning = previous_showwarning
         restore_log()
 
 

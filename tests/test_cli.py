@@ -39,7 +39,7 @@ def cli_env(tmp_path_factory):
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("ESO_", "XDG_"))}
     env.update(HOME=str(home), PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-               PYTHONWARNINGS="default", COLUMNS="80")
+               COLUMNS="80")
     return env
 
 
