@@ -111,6 +111,20 @@ def _retry_after(response):
     return max(0.0, moment.timestamp() - time.time())
 
 
+def _complete(response):
+    """Return ``response``, or raise ChunkedEncodingError if its body came short.
+
+    urllib3 2 detects a body cut before its Content-Length; urllib3 1.26 hands
+    it over silently, so check here whichever is installed.
+    """
+    expected = response.headers.get("Content-Length")
+    if (expected and expected.isdigit() and not response.headers.get("Content-Encoding")
+            and len(response.content) < int(expected)):
+        raise requests.exceptions.ChunkedEncodingError(
+            f"body cut at {len(response.content)} of {expected} bytes")
+    return response
+
+
 def send_with_retries(send, url):
     """Call ``send()`` (which returns a response) until it is not a 429/5xx.
 
@@ -170,8 +184,11 @@ class _Session(requests.Session):
         # pyvo asks for streamed bodies and does not always read them, which leaks
         # the connection; read every body now and hand pyvo a file-like copy.
         kwargs["stream"] = False
-        response = send_with_retries(
-            lambda: requests.Session.request(self, method, url, **kwargs), url)
+
+        def send():
+            return _complete(requests.Session.request(self, method, url, **kwargs))
+
+        response = send_with_retries(send, url)
         response.raw = _Body(response.content)
         return response
 
@@ -254,10 +271,16 @@ class TapClient:
             with self._session() as session:
                 response = session.post(url, data=data)
         else:
-            response = send_with_retries(
-                lambda: _compat.cached_request(self.eso, "POST", url, data=data,
-                                               timeout=self.eso.timeout, cache=self.cache),
-                url)
+            def send():
+                response = _compat.cached_request(self.eso, "POST", url, data=data,
+                                                  timeout=self.eso.timeout, cache=True)
+                try:
+                    return _complete(response)
+                except requests.exceptions.ChunkedEncodingError:
+                    _compat.drop_cached_response(self.eso)
+                    raise
+
+            response = send_with_retries(send, url)
         if response.status_code in (401, 403):
             raise LoginError(f"The archive refused the query (HTTP {response.status_code}); "
                              "log in again with Eso.login().")
@@ -282,7 +305,7 @@ class TapClient:
             with warnings.catch_warnings():
                 # Overflow is expected (maxrec = limit + 1) and reported by our callers.
                 warnings.simplefilter("ignore", DALOverflowWarning)
-                results = DALResults(votable, url=url, client_set_maxrec=maxrec)
+                results = DALResults(votable, url=url)
         except DALQueryError as exc:
             raise EsoQueryError(exc.reason or "The service reported an error.",
                                 query=query, url=self.url) from None
