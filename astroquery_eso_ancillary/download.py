@@ -261,7 +261,8 @@ def _body(response, block_size):
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     read1 = getattr(response.raw, "read1", None)
     if encoding not in ("", "identity") or read1 is None:  # urllib3 < 2, or encoded anyway
-        yield from response.iter_content(chunk_size=min(block_size, 65536))
+        # Small reads: urllib3 1.26 hands over nothing of a block cut short.
+        yield from response.iter_content(chunk_size=min(block_size, 16384))
         return
     while chunk := read1(block_size):
         yield chunk
