@@ -13,6 +13,7 @@ helpers below instead of those internals, so a change upstream is mended here.
 import base64
 import binascii
 import json
+import pickle
 import time
 
 from astroquery.eso import EsoClass as UpstreamEsoClass
@@ -103,8 +104,15 @@ def cached_request(eso, method, url, *, data=None, params=None, timeout=None, ca
     Only used for unauthenticated requests: astroquery pickles the whole
     response, request headers included.
     """
-    response = eso._request(method, url, data=data, params=params, timeout=timeout,
-                            cache=cache)
+    try:
+        response = eso._request(method, url, data=data, params=params, timeout=timeout,
+                                cache=cache)
+    except (EOFError, pickle.UnpicklingError):
+        # astroquery writes cache files in place: another process may be half-way
+        # through writing this one. Ask the service instead of failing.
+        response = eso._request(method, url, data=data, params=params, timeout=timeout,
+                                cache=False)
+        cache = False
     if cache and response.status_code != 200:
         # astroquery caches whatever came back; a 503 or an error must not be replayed.
         drop_cached_response(eso)

@@ -57,6 +57,8 @@ _IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 # Collection and instrument names: "MUSE", "195.B-0283", "GOODS_FORS2", "VPHASplus".
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-/ *?]+$")
+# eso_category: dot-separated upper-case tokens (letters, digits, '_'), plus wildcards.
+_CATEGORY_RE = re.compile(r"^[A-Z0-9_.*?]+$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 #: Column names under which a table of products carries the product id.
 PRODUCT_ID_COLUMNS = ("product_id", "dp_id", "DP.ID")
@@ -341,7 +343,7 @@ class PatternSet:
         return f"<PatternSet {self.what}: {[p.text for p in self.patterns]}>"
 
 
-def compile_patterns(value, *, what, names=False, split_commas=False):
+def compile_patterns(value, *, what, names=False, category=False, split_commas=False):
     """Check a pattern argument (str or list of str) and return a `PatternSet`.
 
     Parameters
@@ -353,6 +355,10 @@ def compile_patterns(value, *, what, names=False, split_commas=False):
     names : bool
         Also require the characters of a collection or instrument name
         (letters, digits, ``_ . + - /`` and spaces).
+    category : bool
+        Upper-case the value and require the characters of an ``eso_category``
+        (letters, digits, ``_`` and ``.``), so that a typo such as ``[`` is an
+        error rather than an empty result.
     split_commas : bool
         Split strings on commas, as astroquery does for survey names.
 
@@ -376,6 +382,13 @@ def compile_patterns(value, *, what, names=False, split_commas=False):
                 raise ValueError(f"Empty value in {what}: {value!r}.")
             if _CONTROL_RE.search(piece):
                 raise ValueError(f"Control characters are not accepted in {what}: {piece!r}.")
+            if category:
+                piece = piece.upper()
+                if not _CATEGORY_RE.match(piece):
+                    raise ValueError(f"Invalid category in {what}: {piece!r}. Categories are "
+                                     "dot-separated tokens of letters, digits and '_' "
+                                     "(e.g. 'ANCILLARY.PREVIEW'), with the wildcards "
+                                     "'*' and '?'.")
             if names and not _NAME_RE.match(piece):
                 raise ValueError(f"Invalid name in {what}: {piece!r}. Use letters, digits, "
                                  "'_', '.', '+', '-', '/', spaces and the wildcards '*', '?'.")
@@ -872,7 +885,8 @@ WHERE f.eso_category LIKE 'ANCILLARY.%'"
                 for n in names]
     join = any(from_obscore for _, _, from_obscore in selected)
 
-    specs = [(categories, "f.eso_category", "eso_category", {"what": "categories"}),
+    specs = [(categories, "f.eso_category", "eso_category",
+              {"what": "categories", "category": True}),
              (_upper(extensions), "f.extension", "extension", {"what": "extensions"}),
              (original_filename, "f.original_filename", "original_filename",
               {"what": "original_filename"})]

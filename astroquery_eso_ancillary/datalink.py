@@ -240,7 +240,7 @@ def select_categories(rows, categories):
         return rows
     from .adql import compile_patterns
 
-    patterns = compile_patterns(categories, what="categories")
+    patterns = compile_patterns(categories, what="categories", category=True)
     return rows[[patterns.match(str(value)) for value in rows["eso_category"]]]
 
 

@@ -835,6 +835,6 @@ def filter_categories(files, categories):
     if "eso_category" not in files.colnames:
         raise ValueError("categories= needs an 'eso_category' column in the files table; it "
                          f"has {', '.join(files.colnames)}.")
-    patterns = compile_patterns(categories, what="categories")
+    patterns = compile_patterns(categories, what="categories", category=True)
     keep = [patterns.match(_cell(row, "eso_category")) for row in files]
     return files[np.array(keep, dtype=bool)] if len(files) else files

@@ -48,10 +48,6 @@ nitpick_ignore_regex = [
     # constants and astroquery's own caching page.
     (r"py:obj", r"True|False|None"),
     (r"std:ref", r"astroquery_cache"),
-    # TEMPORARY: emulator.file_chunks's docstring names `BLOCK_SIZE` of
-    # emulator/content.py, which the emulator package neither exports nor documents.
-    # Remove once that docstring says ``BLOCK_SIZE``.
-    (r"py:obj", r"BLOCK_SIZE"),
 ]
 if not disable_intersphinx:
     nitpick_ignore_regex = []

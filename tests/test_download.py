@@ -313,7 +313,7 @@ def test_dask_executor(eso_archive, dest, processes):
     distributed = pytest.importorskip("distributed")
     ids = public_ids(eso_archive, 5)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         manifest = eso_archive.eso.download_ancillary(
             ids, destination=dest, executor=client.get_executor(), progress=False)

@@ -370,7 +370,7 @@ def test_column_filters_and_obscore_filters(unlimited, eso_archive, no_warnings)
         unlimited.query_ancillary(column_filters={"extension": "in 'PNG'"})
 
 
-@pytest.mark.parametrize("argument", ["categories", "original_filename", "column_filters",
+@pytest.mark.parametrize("argument", ["original_filename", "column_filters",
                                       "obscore_filters"])
 def test_injection_stays_a_literal(unlimited, eso_archive, argument):
     kwargs = {"column_filters": {"original_filename": INJECTION},
@@ -381,6 +381,14 @@ def test_injection_stays_a_literal(unlimited, eso_archive, argument):
     sent = eso_archive.queries[-1].adql
     assert INJECTION in literals(sent)
     assert "'1'='1'" not in sent.replace("''", "")
+
+
+@pytest.mark.parametrize("argument", ["categories", "collections", "instruments"])
+def test_injection_in_names_is_refused_before_sending(unlimited, eso_archive, argument):
+    sent = len(data_queries(eso_archive))
+    with pytest.raises(ValueError, match="Invalid"):
+        unlimited.query_ancillary(**{argument: INJECTION})
+    assert len(data_queries(eso_archive)) == sent
 
 
 # -- query_ancillary: keywords -----------------------------------------------------------
@@ -660,3 +668,13 @@ def test_service_row_cap_is_reported(eso_archive_factory):
     assert len(table) == 40
     with pytest.warns(MaxResultsWarning, match="its own limit"):  # refined path too
         eso.query_ancillary(original_filename="*_*")
+
+
+def test_category_case_and_characters(unlimited, eso_archive, no_warnings):
+    lower = unlimited.query_ancillary(EX1, categories="ancillary.preview")
+    upper = unlimited.query_ancillary(EX1, categories="ANCILLARY.PREVIEW")
+    assert len(lower) > 0 and list(lower["archive_id"]) == list(upper["archive_id"])
+    sent = len(data_queries(eso_archive))
+    with pytest.raises(ValueError, match=r"Invalid category in categories: 'ANCILLARY.\[PREVIEW'"):
+        unlimited.query_ancillary(EX1, categories="ANCILLARY.[PREVIEW")
+    assert len(data_queries(eso_archive)) == sent

@@ -214,3 +214,16 @@ def test_selection_queries_and_describe(eso_archive):
     assert table.meta["url"] == eso_archive.tap_url
     assert str(table["access_estsize"].unit) == "kbyte"
     assert isinstance(table, Table)
+
+
+def test_half_written_cache_file_is_asked_again(eso_archive):
+    # astroquery writes cache files in place; another process may still be writing one.
+    eso = eso_archive.eso
+    assert len(tap.TapClient(eso).run(Q_EX1).table) == 6
+    cached = list(eso.cache_location.glob("*.pickle"))
+    assert cached
+    for path in cached:
+        path.write_bytes(path.read_bytes()[:10])
+    before = len(sync_requests(eso_archive))
+    assert len(tap.TapClient(eso).run(Q_EX1).table) == 6
+    assert len(sync_requests(eso_archive)) == before + 1

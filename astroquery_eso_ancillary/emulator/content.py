@@ -55,7 +55,7 @@ def _block_at(archive_id, index):
 
 
 def file_chunks(archive_id, size, start=0, *, end=None):
-    """Yield the content of a file piece by piece (at most `BLOCK_SIZE` bytes each).
+    """Yield the content of a file piece by piece (at most ``BLOCK_SIZE`` bytes each).
 
     Parameters
     ----------
