@@ -136,6 +136,28 @@ def check_identifier(name, known=None, *, what="column"):
     raise ValueError(f"Unknown {what} {name!r}.{hint} Known: {', '.join(sorted(known))}.")
 
 
+def check_id(value, shape, *, what, example, accepted):
+    """Return ``value`` stripped, after checking it against the regex ``shape``.
+
+    A ValueError names the bad value, an ``example`` and what is ``accepted``.
+
+    Examples
+    --------
+    >>> check_id(" ADP.1 ", re.compile(r"^ADP\\.\\d$"), what="id", example="ADP.1",
+    ...          accepted="ADP. and a digit")
+    'ADP.1'
+    """
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if not isinstance(value, str):
+        raise TypeError(f"A {what} must be a string, got {type(value).__name__}: {value!r}")
+    text = value.strip()
+    if not shape.match(text) or ".." in text:
+        raise ValueError(f"Invalid {what} {value!r}: expected an ESO id such as "
+                         f"{example!r} ({accepted}).")
+    return text
+
+
 def check_product_id(value):
     """Return a product id after checking it against ESO's id shape.
 
@@ -144,16 +166,8 @@ def check_product_id(value):
     >>> check_product_id(" ADP.2024-03-19T05:58:04.407 ")
     'ADP.2024-03-19T05:58:04.407'
     """
-    if isinstance(value, bytes):
-        value = value.decode("ascii", "replace")
-    if not isinstance(value, str):
-        raise TypeError(f"A product id must be a string, got {type(value).__name__}: "
-                        f"{value!r}")
-    text = value.strip()
-    if not _ID_RE.match(text):
-        raise ValueError(f"Invalid product id {value!r}: expected an ESO id such as "
-                         f"'ADP.2024-03-19T05:58:04.407' (pattern {ID_SHAPE}).")
-    return text
+    return check_id(value, _ID_RE, what="product id", example="ADP.2024-03-19T05:58:04.407",
+                    accepted=f"pattern {ID_SHAPE}")
 
 
 def as_product_ids(products):

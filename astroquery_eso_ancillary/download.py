@@ -48,6 +48,7 @@ from astropy.table import Row, Table
 from astropy.utils.console import human_file_size
 from astroquery import log
 
+from .adql import check_id
 from .filenames import contained_path, filename_from_disposition, safe_filename
 from .tap import _retry_after  # one Retry-After parser for the package
 from .unzip import DecompressError, decompress_file, decompressed_name, is_compressed
@@ -701,16 +702,9 @@ def check_archive_id(value):
     >>> check_archive_id("ADP.2016-06-01T14:07:30.137")
     'ADP.2016-06-01T14:07:30.137'
     """
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if not isinstance(value, str):
-        raise TypeError(f"An archive id must be a string, got {type(value).__name__}: "
-                        f"{value!r}")
-    text = value.strip()
-    if not _ARCHIVE_ID_RE.match(text) or ".." in text:
-        raise ValueError(f"Invalid archive id {value!r}: expected an ESO file id such as "
-                         f"'ADP.2016-06-01T14:07:30.137' (letters, digits and . : _ + -).")
-    return text
+    return check_id(value, _ARCHIVE_ID_RE, what="archive id",
+                    example="ADP.2016-06-01T14:07:30.137",
+                    accepted="letters, digits and . : _ + -")
 
 
 def check_options(*, destination, overwrite, continuation, max_workers, executor, unzip,
