@@ -64,8 +64,19 @@ def file_requests(emu):
 
 
 def settle(emu):
-    """Wait until requests the client gave up on (slow answers) are logged too."""
+    """Wait until requests the client gave up on (slow answers) are logged too.
+
+    The server logs a slow answer only when it sends it; on a loaded machine that
+    can be well after the client's timeout, so wait for the log to stop growing.
+    """
     time.sleep(SLOW_SECONDS + 0.3)
+    deadline = time.monotonic() + 20
+    count = len(emu.requests)
+    while time.monotonic() < deadline:
+        time.sleep(SLOW_SECONDS + 0.3)
+        if len(emu.requests) == count:
+            break
+        count = len(emu.requests)
     return emu.requests
 
 
