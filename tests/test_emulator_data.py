@@ -4,25 +4,10 @@ from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
+from howto_reference import EXAMPLE1
 
 from astroquery_eso_ancillary.emulator.data import OBSOLETE_PRODUCT_ID, Archive
 
-# The real rows of the archive reference (ESO's 2026 run of the HOWTO, Example 1):
-# (archive_id, extension, eso_category, original_filename, access_estsize).
-EXAMPLE_1 = [
-    ("ADP.2024-03-19T05:58:04.407", "FITS", "SCIENCE.CUBE.IFS",
-     "MU_SCBY_3442284_2024-03-07T08:09:46.977_WFM-NOAO-N_SKY.fits", 2968672),
-    ("ADP.2024-03-19T05:58:04.408", "FITS", "ANCILLARY.IMAGE.WHITELIGHT",
-     "MU_SIMY_3442284_2024-03-07T08:09:46.977_WFM-NOAO-N_SKY.fits", 529),
-    ("ADP.2024-03-19T05:58:04.409", "LOG", "ANCILLARY.README",
-     "r.MUSE.2024-03-07T08:09:46.977_tpl.log", 241),
-    ("ADP.2024-03-19T05:58:04.410", "PNG", "ANCILLARY.PREVIEW",
-     "r.MUSE.2024-03-07T08:09:46.977_tpl.png", 340),
-    ("ADP.2024-03-19T05:58:04.411", "PNG", "ANCILLARY.PREVIEW",
-     "r.MUSE.2024-03-07T08:09:46.977_pst.png", 341),
-    ("ADP.2024-03-19T05:58:04.412", "PNG", "ANCILLARY.PREVIEW",
-     "r.MUSE.2024-03-07T08:36:46.807_pst.png", 335),
-]
 ESPRESSO = "ADP.2021-04-12T12:27:33.887"
 MUSE_FIRST = "ADP.2016-06-01T14:07:30.134"
 FILE_KEYS = ["product_id", "archive_id", "eso_category", "extension", "original_filename",
@@ -53,7 +38,7 @@ def test_example_1_rows_are_verbatim(archive):
     rows = archive.files_of("ADP.2024-03-19T05:58:04.407")
     got = [(f["archive_id"], f["extension"], f["eso_category"], f["original_filename"],
             f["access_estsize"]) for f in rows]
-    assert got == EXAMPLE_1
+    assert got == EXAMPLE1
     assert all(f["product_id"] == "ADP.2024-03-19T05:58:04.407" for f in rows)
     assert list(rows[0]) == FILE_KEYS
 

@@ -15,6 +15,7 @@ import pytest
 from astropy.coordinates import SkyCoord
 from astropy.table import Column, Table
 from astroquery.exceptions import MaxResultsWarning, NoResultsWarning
+from howto_reference import EXAMPLE1
 
 from astroquery_eso_ancillary import EsoQueryError, EsoServiceError, conf
 from astroquery_eso_ancillary.emulator import Faults
@@ -25,21 +26,6 @@ EX2 = "ADP.2021-04-12T12:27:33.887"
 EX3_FIRST = "ADP.2016-06-01T14:07:30.134"
 INJECTION = "x' OR '1'='1"
 
-#: Example 1 of the HOWTO (reference file): archive_id, extension, category, name, kB.
-EXAMPLE1 = [
-    ("ADP.2024-03-19T05:58:04.407", "FITS", "SCIENCE.CUBE.IFS",
-     "MU_SCBY_3442284_2024-03-07T08:09:46.977_WFM-NOAO-N_SKY.fits", 2968672),
-    ("ADP.2024-03-19T05:58:04.408", "FITS", "ANCILLARY.IMAGE.WHITELIGHT",
-     "MU_SIMY_3442284_2024-03-07T08:09:46.977_WFM-NOAO-N_SKY.fits", 529),
-    ("ADP.2024-03-19T05:58:04.409", "LOG", "ANCILLARY.README",
-     "r.MUSE.2024-03-07T08:09:46.977_tpl.log", 241),
-    ("ADP.2024-03-19T05:58:04.410", "PNG", "ANCILLARY.PREVIEW",
-     "r.MUSE.2024-03-07T08:09:46.977_tpl.png", 340),
-    ("ADP.2024-03-19T05:58:04.411", "PNG", "ANCILLARY.PREVIEW",
-     "r.MUSE.2024-03-07T08:09:46.977_pst.png", 341),
-    ("ADP.2024-03-19T05:58:04.412", "PNG", "ANCILLARY.PREVIEW",
-     "r.MUSE.2024-03-07T08:36:46.807_pst.png", 335),
-]
 #: Example 2: the fibre-A individual spectra .888-.892.
 EXAMPLE2 = [f"ADP.2021-04-12T12:27:33.{n}" for n in range(888, 893)]
 #: Example 3: previews of the first MUSE product.
