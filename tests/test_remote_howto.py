@@ -52,3 +52,15 @@ def test_example3_every_muse_preview(eso):
     assert list(table["archive_id"][:3]) == [f"ADP.2016-06-01T14:07:30.{n}"
                                              for n in (137, 138, 139)]
     assert set(table["extension"]) == {"PNG"}
+
+
+def test_download_one_preview_and_the_obsolete_product_through_datalink(eso, tmp_path):
+    previews = eso.get_product_files(EX1, categories="ANCILLARY.PREVIEW")
+    manifest = eso.download_ancillary(previews[:1], destination=tmp_path / "files",
+                                      progress=False)
+    assert list(manifest["status"]) == ["downloaded"]
+    with open(manifest["local_path"][0], "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    obsolete = eso.get_product_files("ADP.2013-06-20T17:15:42.690")
+    assert set(obsolete["source"]) == {"datalink"}
+    assert "ADP.2013-06-20T17:15:42.690" in list(obsolete["archive_id"])
