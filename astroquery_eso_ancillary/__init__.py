@@ -37,6 +37,10 @@ class Conf(_config.ConfigNamespace):
     token_url = _config.ConfigItem(
         "https://www.eso.org/sso/oidc/token",
         "ESO OpenID Connect token endpoint used by login().")
+    trusted_hosts = _config.ConfigItem(
+        "",
+        "Extra hosts (or https://host:port origins), space- or comma-separated, that may "
+        "receive the ESO login besides the archive's own endpoints.")
     timeout = _config.ConfigItem(
         120,
         "Timeout in seconds for one HTTP request (connect and each read).")

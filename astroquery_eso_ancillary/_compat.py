@@ -16,13 +16,22 @@ import json
 import pickle
 import time
 
-from astroquery.eso import EsoClass as UpstreamEsoClass
+import keyring
+from astroquery import eso as _upstream
+from astroquery import log
 
-__all__ = ["UPSTREAM_SHAPE", "TokenInfo", "UpstreamEsoClass", "cached_request",
-           "drop_cached_response", "max_row_limit", "row_limit", "token_expiry"]
+from . import transport
+from .exceptions import LoginError
+
+__all__ = ["KEYRING_SERVICE", "UPSTREAM_SHAPE", "TokenInfo", "UpstreamEsoClass", "auth_info",
+           "authenticate", "cached_request", "drop_cached_response", "max_row_limit",
+           "row_limit", "store_password", "stored_password", "token_expiry", "upstream_conf"]
+
+#: The keyring service under which astroquery.eso keeps ESO passwords.
+KEYRING_SERVICE = "astroquery:www.eso.org"
 
 #: "tap" for the TAP-based astroquery.eso (main, 0.4.12), "wdb" for 0.4.11.
-UPSTREAM_SHAPE = "tap" if hasattr(UpstreamEsoClass, "query_tap") else "wdb"
+UPSTREAM_SHAPE = "tap" if hasattr(_upstream.EsoClass, "query_tap") else "wdb"
 
 #: Like astroquery, treat a token as expired this many seconds early.
 EXPIRY_MARGIN = 600
@@ -69,6 +78,54 @@ def auth_info(eso):
     return getattr(eso, "_auth_info", None)
 
 
+def authenticate(eso, username, password):
+    """Log ``eso`` in with a password (as astroquery's ``login`` does after the prompt).
+
+    Returns True on success; on failure the reason is logged and the login
+    the instance had is kept.
+    """
+    return eso._authenticate(username=username, password=password)
+
+
+def stored_password(username):
+    """The password astroquery's ``login(store_password=True)`` kept, or None."""
+    try:
+        return keyring.get_password(KEYRING_SERVICE, username)
+    except keyring.errors.KeyringError:
+        return None
+
+
+def store_password(username, password):
+    """Keep a password where astroquery's ``login`` finds it."""
+    keyring.set_password(KEYRING_SERVICE, username, password)
+
+
+class UpstreamEsoClass(_upstream.EsoClass):
+    """astroquery's ``EsoClass`` with its login internals routed through this package.
+
+    ``login`` (and ``retrieve_data``) keep working as upstream wrote them;
+    the token request goes through `~astroquery_eso_ancillary.transport`
+    (GET, as ESO documents it, with the password kept out of every log and
+    no redirect followed), and a failed login leaves the previous one in place.
+    """
+
+    def _authenticate(self, *, username, password):
+        log.info(f"Authenticating {username} on {self.AUTH_URL} ...")
+        try:
+            token = transport.request_token(self.AUTH_URL, username=username,
+                                            password=password, timeout=self.timeout)
+        except LoginError as exc:
+            log.error(f"Authentication failed: {exc}")
+            return False
+        self._auth_info = TokenInfo(username, token)
+        log.info("Authentication successful!")
+        return True
+
+    def _get_auth_header(self):
+        # Upstream's retrieve_data asks for this; the transport decides what it holds.
+        return transport.auth_headers(self.DOWNLOAD_URL, self.credentials(required=False))
+
+
 def row_limit(eso):
     """``eso.ROW_LIMIT`` as an int, or None when it means "no limit" in either shape."""
     value = getattr(eso, "ROW_LIMIT", None)
@@ -77,7 +134,7 @@ def row_limit(eso):
     value = int(value)
     if value < 1:
         return None
-    max_limit = getattr(_upstream_conf(), "MAX_ROW_LIMIT", None)
+    max_limit = getattr(upstream_conf(), "MAX_ROW_LIMIT", None)
     if max_limit is not None and value >= int(max_limit):
         return None
     return value
@@ -89,13 +146,13 @@ DEFAULT_MAX_ROW_LIMIT = 15_000_000
 
 def max_row_limit():
     """The largest MAXREC worth asking for: astroquery main's ``conf.MAX_ROW_LIMIT``."""
-    value = getattr(_upstream_conf(), "MAX_ROW_LIMIT", None)
+    value = getattr(upstream_conf(), "MAX_ROW_LIMIT", None)
     return DEFAULT_MAX_ROW_LIMIT if value is None else int(value)
 
 
-def _upstream_conf():
-    from astroquery import eso
-    return eso.conf
+def upstream_conf():
+    """astroquery.eso's configuration (``tap_cat_url``, ``MAX_ROW_LIMIT`` ...)."""
+    return _upstream.conf
 
 
 def cached_request(eso, method, url, *, data=None, params=None, timeout=None, cache=True):

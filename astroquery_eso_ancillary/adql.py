@@ -1,7 +1,8 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """
-Pure ADQL building for the ancillary-file queries: quoting, identifier and
-product-id checks, shell-style patterns, ``column_filters`` parsing and cones.
+Pure ADQL building for the ancillary-file queries: quoting, identifier
+checks, shell-style patterns, ``column_filters`` parsing and cones (ids are
+checked in `~astroquery_eso_ancillary.ids`).
 
 Nothing here does I/O. Every user value that reaches a query passes through
 one of these functions: it is either validated against a strict shape
@@ -19,7 +20,6 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
-    "ID_SHAPE",
     "OBSCORE",
     "PRODUCT_FILES",
     "FileQuery",
@@ -27,9 +27,7 @@ __all__ = [
     "Pattern",
     "PatternSet",
     "Plan",
-    "as_product_ids",
     "check_identifier",
-    "check_product_id",
     "check_top",
     "chunked",
     "column_kind",
@@ -50,9 +48,6 @@ __all__ = [
 PRODUCT_FILES = "phase3v2.product_files"
 OBSCORE = "ivoa.ObsCore"
 
-#: The shape of an ESO product or file id: ``ADP.2024-03-19T05:58:04.407``.
-ID_SHAPE = r"^[A-Z][A-Z0-9_]*\.\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?$"
-_ID_RE = re.compile(ID_SHAPE)
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 # Collection and instrument names: "MUSE", "195.B-0283", "GOODS_FORS2", "VPHASplus".
@@ -60,8 +55,6 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-/ *?]+$")
 # eso_category: dot-separated upper-case tokens (letters, digits, '_'), plus wildcards.
 _CATEGORY_RE = re.compile(r"^[A-Z0-9_.*?]+$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-#: Column names under which a table of products carries the product id.
-PRODUCT_ID_COLUMNS = ("product_id", "dp_id", "DP.ID")
 
 
 def quote(value):
@@ -134,87 +127,6 @@ def check_identifier(name, known=None, *, what="column"):
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=5, cutoff=0.6)
     hint = (" Did you mean: " + ", ".join(by_lower[c] for c in close) + "?") if close else ""
     raise ValueError(f"Unknown {what} {name!r}.{hint} Known: {', '.join(sorted(known))}.")
-
-
-def check_id(value, shape, *, what, example, accepted):
-    """Return ``value`` stripped, after checking it against the regex ``shape``.
-
-    A ValueError names the bad value, an ``example`` and what is ``accepted``.
-
-    Examples
-    --------
-    >>> check_id(" ADP.1 ", re.compile(r"^ADP\\.\\d$"), what="id", example="ADP.1",
-    ...          accepted="ADP. and a digit")
-    'ADP.1'
-    """
-    if isinstance(value, bytes):
-        value = value.decode("ascii", "replace")
-    if not isinstance(value, str):
-        raise TypeError(f"A {what} must be a string, got {type(value).__name__}: {value!r}")
-    text = value.strip()
-    if not shape.match(text) or ".." in text:
-        raise ValueError(f"Invalid {what} {value!r}: expected an ESO id such as "
-                         f"{example!r} ({accepted}).")
-    return text
-
-
-def check_product_id(value):
-    """Return a product id after checking it against ESO's id shape.
-
-    Examples
-    --------
-    >>> check_product_id(" ADP.2024-03-19T05:58:04.407 ")
-    'ADP.2024-03-19T05:58:04.407'
-    """
-    return check_id(value, _ID_RE, what="product id", example="ADP.2024-03-19T05:58:04.407",
-                    accepted=f"pattern {ID_SHAPE}")
-
-
-def as_product_ids(products):
-    """Turn a str, list, Column or Table of products into a list of unique ids.
-
-    Order is kept; repeated ids are dropped. A table must have a
-    ``product_id``, ``dp_id`` or ``DP.ID`` column.
-
-    Examples
-    --------
-    >>> as_product_ids(["ADP.2024-03-19T05:58:04.407", "ADP.2024-03-19T05:58:04.407"])
-    ['ADP.2024-03-19T05:58:04.407']
-    """
-    if products is None:
-        raise ValueError("No product ids given.")
-    colnames = getattr(products, "colnames", None)
-    if colnames is not None:  # a Table
-        for name in PRODUCT_ID_COLUMNS:
-            if name in colnames:
-                products = products[name]
-                break
-        else:
-            raise ValueError("A table of products needs a column named one of "
-                             f"{', '.join(PRODUCT_ID_COLUMNS)}; it has {', '.join(colnames)}.")
-    if isinstance(products, (str, bytes)):
-        products = [products]
-    elif isinstance(products, dict) or not hasattr(products, "__iter__"):
-        raise TypeError("product ids must be a str, a list of str, a Column or a Table, "
-                        f"not {type(products).__name__}.")
-    if getattr(products, "mask", None) is not None and getattr(products.mask, "any", bool)():
-        raise ValueError("The product ids contain masked (missing) values.")
-    ids, bad = [], []
-    for value in products:
-        if isinstance(value, str | bytes):
-            try:
-                ids.append(check_product_id(value))
-                continue
-            except ValueError:
-                pass
-        bad.append(value)
-    if bad:
-        shown = ", ".join(repr(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
-        raise ValueError(f"Invalid product id(s) ({len(bad)}): {shown}. Expected ESO ids "
-                         f"such as 'ADP.2024-03-19T05:58:04.407' (pattern {ID_SHAPE}).")
-    if not ids:
-        raise ValueError("No product ids given (the list is empty).")
-    return list(dict.fromkeys(ids))
 
 
 def chunked(items, size):

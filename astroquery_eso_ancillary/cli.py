@@ -310,6 +310,7 @@ def make_eso(args, *, login=True):
 
 def _login(eso, username, *, password_stdin=False, store_password=False,
            reenter_password=False):
+    from . import _compat
     from .exceptions import LoginError
 
     with _captured_log() as records:
@@ -317,10 +318,9 @@ def _login(eso, username, *, password_stdin=False, store_password=False,
             password = sys.stdin.readline().rstrip("\r\n")
             if not password:
                 raise UsageError("--password-stdin: standard input held no password")
-            ok = eso._authenticate(username=username, password=password)
+            ok = _compat.authenticate(eso, username, password)
             if ok and store_password:
-                import keyring
-                keyring.set_password("astroquery:www.eso.org", username, password)
+                _compat.store_password(username, password)
             del password
         else:
             ok = eso.login(username=username, store_password=store_password,
@@ -604,7 +604,7 @@ _STATUS_WORDS = {"downloaded": "downloaded", "resumed": "resumed",
 
 
 def _cmd_download(args):
-    from . import conf
+    from . import conf, download
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}")
@@ -629,11 +629,9 @@ def _cmd_download(args):
     else:
         manifest_path = Path(args.output)
     show_table(manifest, args)
-    counts = {}
-    for status in manifest["status"]:
-        counts[str(status)] = counts.get(str(status), 0) + 1
+    counts = download.status_counts(manifest)
     summary = ", ".join(f"{count} {_STATUS_WORDS.get(status, status)}"
-                        for status, count in sorted(counts.items()))
+                        for status, count in sorted(counts.items()) if count)
     if not args.quiet or counts.get("error"):
         _note(f"{len(manifest)} files into {destination}: {summary or 'nothing to do'}; "
               f"manifest: {manifest_path}")
@@ -641,10 +639,11 @@ def _cmd_download(args):
 
 
 def _cmd_login(args):
+    from . import _compat
+
     eso = make_eso(args, login=False)
     _login(eso, args.username, password_stdin=args.password_stdin,
            store_password=args.store_password, reenter_password=args.reenter_password)
-    from . import _compat
     info = _compat.auth_info(eso)
     expiry = getattr(info, "expiration_time", None)
     until = (time.strftime(" until %Y-%m-%d %H:%M:%S UTC", time.gmtime(expiry))

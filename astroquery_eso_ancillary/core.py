@@ -3,21 +3,29 @@
 `EsoClass`: astroquery's ESO class plus ancillary-file queries and downloads.
 
 The class stays thin: it resolves endpoints, validates arguments and composes
-the modules that do the work (`~astroquery_eso_ancillary.adql`,
-`~astroquery_eso_ancillary.tap`, `~astroquery_eso_ancillary.download`,
-`~astroquery_eso_ancillary.datalink`).
+the modules that do the work (`~astroquery_eso_ancillary.ids`,
+`~astroquery_eso_ancillary.adql`, `~astroquery_eso_ancillary.tap`,
+`~astroquery_eso_ancillary.tables`, `~astroquery_eso_ancillary.datalink`,
+`~astroquery_eso_ancillary.download`, `~astroquery_eso_ancillary.transport`).
 """
 import os
 import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
 
-import requests
+from astropy.table import Row, Table
 from astroquery import log
 from astroquery.exceptions import NoResultsWarning
 
-from . import _compat, adql, conf, tap
+from . import _compat, adql, conf, download, tables, tap, transport
+from . import datalink as links  # "datalink" is also a keyword of get_product_files
 from .exceptions import LoginError
+from .ids import as_product_ids
 
 __all__ = ["Eso", "EsoClass"]
+
+#: ESO's own https hosts: trusted with the login when the endpoints are ESO's.
+ESO_HOSTS = ("archive.eso.org", "dataportal.eso.org", "www.eso.org")
 
 #: Where each endpoint lives below an archive's base URL.
 ENDPOINT_PATHS = {
@@ -82,6 +90,8 @@ class EsoClass(_compat.UpstreamEsoClass):
                                "datalink_url": datalink_url, "download_url": download_url,
                                "token_url": token_url}
         self._timeout = timeout
+        #: The TAP schemas read from each service, by TAP URL (see `tap.TapClient.schema`).
+        self.schema_cache = {}
 
     def _endpoint(self, name):
         args = dict(self._endpoint_args)
@@ -126,52 +136,65 @@ class EsoClass(_compat.UpstreamEsoClass):
     def _tap_urls(self):
         # astroquery main refuses any TAP URL not in this map; include ours.
         urls = {"tap_obs": self.tap_url}
-        cat = getattr(_compat._upstream_conf(), "tap_cat_url", None)
+        cat = getattr(_compat.upstream_conf(), "tap_cat_url", None)
         if cat:
             urls["tap_cat"] = cat
         return urls
 
-    def _authenticate(self, *, username, password):
-        """Get an ESO token without the password reaching any log.
+    # -- the login, and where it may go ---------------------------------------------------
 
-        astroquery sends the password in the URL of a GET through a session
-        that logs every URL at DEBUG level; here it goes in a POST body
-        through a plain session (GET only if the server refuses POST).
+    def trusted_origins(self):
+        """The origins that may receive the login: the archive's own.
+
+        They are the configured TAP, DataLink, download and token endpoints,
+        ESO's own https hosts when those endpoints are ESO's, and the hosts
+        named in ``conf.trusted_hosts``.
+
+        Examples
+        --------
+        >>> eso = EsoClass(archive_url="http://127.0.0.1:8080")
+        >>> sorted(eso.trusted_origins())
+        ['http://127.0.0.1:8080']
         """
-        self._auth_info = None
-        payload = {"response_type": "id_token token", "grant_type": "password",
-                   "client_id": "clientid", "client_secret": "clientSecret",
-                   "username": username, "password": password}
-        log.info(f"Authenticating {username} on {self.AUTH_URL} ...")
-        with requests.Session() as session:
-            session.headers["User-Agent"] = self._session.headers.get("User-Agent", "")
-            try:
-                response = session.post(self.AUTH_URL, data=payload, timeout=self.timeout)
-                if response.status_code in (404, 405):
-                    response = session.get(self.AUTH_URL, params=payload, timeout=self.timeout)
-            except requests.RequestException as exc:
-                # The exception text may carry the URL; say only what failed.
-                raise LoginError(f"Could not reach the ESO token service at {self.AUTH_URL} "
-                                 f"({type(exc).__name__}).") from None
-        if response.status_code != 200:
-            log.error(f"Authentication failed (HTTP {response.status_code}).")
-            return False
-        try:
-            token = response.json()["id_token"]
-        except (ValueError, KeyError):
-            log.error("Authentication failed: the token service sent no id_token.")
-            return False
-        self._auth_info = _compat.TokenInfo(username, token)
-        log.info("Authentication successful!")
-        return True
+        urls = [self.tap_url, self.datalink_url, self.DOWNLOAD_URL, self.AUTH_URL]
+        origins = {transport.origin(url) for url in urls}
+        if any((urlsplit(url).hostname or "").lower().endswith("eso.org") for url in urls):
+            origins.update(transport.origin("https://" + host) for host in ESO_HOSTS)
+        for host in str(conf.trusted_hosts or "").replace(",", " ").split():
+            origins.add(transport.origin(host if "://" in host else "https://" + host))
+        return frozenset(origins)
 
-    def _get_auth_header(self):
+    def credentials(self, *, required=True):
+        """The login of `login`, scoped to the archive's own hosts (see `trusted_origins`).
+
+        Parameters
+        ----------
+        required : bool, optional
+            Raise LoginError without a login (default); else return None.
+
+        Returns
+        -------
+        `~astroquery_eso_ancillary.transport.Credentials` or None
+
+        Raises
+        ------
+        LoginError
+            No login (when ``required``), or the login has expired.
+
+        Examples
+        --------
+        >>> EsoClass().credentials(required=False) is None
+        True
+        """
         info = _compat.auth_info(self)
         if info is None:
-            return {}
+            if required:
+                raise LoginError("This needs a login first: call Eso.login(username) (or use "
+                                 "authenticated=False for public data).")
+            return None
         if info.expired():
             raise LoginError("Your ESO login has expired; call Eso.login() again.")
-        return {"Authorization": "Bearer " + info.token}
+        return transport.Credentials(info.token, self.trusted_origins())
 
     # -- queries (adql.py builds the ADQL, tap.py runs it) ------------------------------
 
@@ -188,12 +211,6 @@ class EsoClass(_compat.UpstreamEsoClass):
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}.")
         return size
-
-    @staticmethod
-    def _finish(selection, plan, schema, client):
-        table = selection.table[list(plan.output)]
-        return tap.describe(table, schema, query=selection.queries, url=client.url,
-                            maxrec=selection.maxrec)
 
     def get_product_files(self, product_ids, *, categories=None, columns=None, cache=True,
                           authenticated=False, get_query_payload=False, async_job=False,
@@ -246,19 +263,16 @@ class EsoClass(_compat.UpstreamEsoClass):
         >>> files = Eso.get_product_files('ADP.2024-03-19T05:58:04.407')  # doctest: +SKIP
         >>> files['archive_id', 'eso_category']  # doctest: +SKIP
         """
-        ids = adql.as_product_ids(product_ids)
+        ids = as_product_ids(product_ids)
         chunk_size = self._chunk_size(chunk_size)
         client, schema = self._tap(authenticated, cache)
         plan = adql.plan_file_query(schema.product_files, size_column=schema.size_column,
                                     columns=columns, categories=categories)
         if get_query_payload:
-            return tap.selection_queries(plan.query, product_ids=ids, chunk_size=chunk_size,
-                                         refinements=plan.refinements)
-        selection = tap.run_selection(client, plan.query, product_ids=ids,
-                                      chunk_size=chunk_size, refinements=plan.refinements,
+            return tap.selection_queries(plan, product_ids=ids, chunk_size=chunk_size)
+        selection = tap.run_selection(client, plan, product_ids=ids, chunk_size=chunk_size,
                                       async_job=bool(async_job), split_on_overflow=True)
-        selection.table = tap.order_rows(selection.table, product_ids=ids)
-        found = set(tap.texts(selection.table, "product_id"))
+        found = set(tables.texts(selection.full, "product_id"))
         missing = [pid for pid in ids if pid not in found]
         extra = None
         if missing and datalink:
@@ -271,8 +285,8 @@ class EsoClass(_compat.UpstreamEsoClass):
             what = "No files" if categories is None else f"No files of categories={categories!r}"
             warnings.warn(f"{what} for {len(missing)} of {len(ids)} product id(s): {shown}",
                           NoResultsWarning, stacklevel=2)
-        from .datalink import merge_product_files
-        return merge_product_files(self._finish(selection, plan, schema, client), extra, ids)
+        merged = tables.merge_product_files(selection.full, extra, ids)
+        return merged[[*selection.table.colnames, "source"]]
 
     def query_ancillary(self, product_ids=None, *, collections=None, instruments=None,
                         categories="ANCILLARY.*", extensions=None, original_filename=None,
@@ -356,11 +370,11 @@ class EsoClass(_compat.UpstreamEsoClass):
         >>> previews = Eso.query_ancillary(collections='MUSE',
         ...                                categories='ANCILLARY.PREVIEW')  # doctest: +SKIP
         """
-        ids = None if product_ids is None else adql.as_product_ids(product_ids)
+        ids = None if product_ids is None else as_product_ids(product_ids)
         chunk_size = self._chunk_size(chunk_size)
         client, schema = self._tap(authenticated, cache)
         if help:
-            log.info("\n" + tap.schema_help(schema))
+            log.info("\n" + tables.schema_help(schema))
             return None
         cone = None
         if (cone_ra, cone_dec, cone_radius) != (None, None, None):
@@ -373,20 +387,16 @@ class EsoClass(_compat.UpstreamEsoClass):
             obscore_filters=obscore_filters, top=top, order_by=order_by or None,
             descending=order_by_desc)
         if get_query_payload:
-            return tap.selection_queries(plan.query, product_ids=ids, chunk_size=chunk_size,
-                                         refinements=plan.refinements, count_only=count_only)
-        selection = tap.run_selection(
-            client, plan.query, product_ids=ids, chunk_size=chunk_size,
-            limit=_compat.row_limit(self), refinements=plan.refinements,
-            count_only=count_only, async_job=async_job)
+            return tap.selection_queries(plan, product_ids=ids, chunk_size=chunk_size,
+                                         count_only=count_only)
+        selection = tap.run_selection(client, plan, product_ids=ids, chunk_size=chunk_size,
+                                      limit=_compat.row_limit(self), count_only=count_only,
+                                      async_job=async_job)
         if count_only:
             return selection.count
-        selection.table = tap.order_rows(selection.table, product_ids=ids,
-                                         order_by=plan.order_name, descending=order_by_desc,
-                                         merged=len(selection.queries) > 1)
         if len(selection.table) == 0:
             warnings.warn("Query returned no results", NoResultsWarning, stacklevel=2)
-        return self._finish(selection, plan, schema, client)
+        return selection.table
 
     def list_ancillary_categories(self, *, collections=None, instruments=None,
                                   product_ids=None, cache=True, authenticated=False,
@@ -413,7 +423,7 @@ class EsoClass(_compat.UpstreamEsoClass):
         --------
         >>> Eso.list_ancillary_categories(collections='MUSE')  # doctest: +SKIP
         """
-        ids = None if product_ids is None else adql.as_product_ids(product_ids)
+        ids = None if product_ids is None else as_product_ids(product_ids)
         chunk_size = self._chunk_size(chunk_size)
         client, schema = self._tap(authenticated, cache)
         plan = adql.plan_category_query(schema.product_files, schema.obscore,
@@ -421,25 +431,18 @@ class EsoClass(_compat.UpstreamEsoClass):
                                         collections=collections, instruments=instruments)
         if get_query_payload:
             return tap.selection_queries(plan.query, product_ids=ids, chunk_size=chunk_size)
-        selection = tap.run_categories(client, plan.query, product_ids=ids,
-                                       chunk_size=chunk_size, refinements=plan.refinements)
+        selection = tap.run_categories(client, plan, product_ids=ids, chunk_size=chunk_size)
         if len(selection.table) == 0:
             warnings.warn("No ancillary files found", NoResultsWarning, stacklevel=2)
-        return tap.describe(selection.table, schema, query=selection.queries, url=client.url,
-                            maxrec=selection.maxrec)
+        return selection.table
 
     # -- downloads and DataLink (download.py, datalink.py) ------------------------------
 
-    def _download_headers(self, authenticated):
+    def _download_credentials(self, authenticated):
         # Checked before any request: an expired login fails here, not mid-transfer.
-        logged_in = _compat.auth_info(self) is not None
         if authenticated is None:
-            authenticated = logged_in
-        if not authenticated:
-            return {}
-        if not logged_in:
-            raise LoginError("authenticated=True needs a login: call Eso.login() first.")
-        return self._get_auth_header()
+            return self.credentials(required=False)
+        return self.credentials() if authenticated else None
 
     def download_ancillary(self, files, *, destination=None, categories=None,
                            overwrite=False, continuation=True, max_workers=None,
@@ -519,41 +522,33 @@ class EsoClass(_compat.UpstreamEsoClass):
         >>> manifest = Eso.download_ancillary(files, destination='previews')  # doctest: +SKIP
         >>> manifest['status']  # doctest: +SKIP
         """
-        from astropy.table import Row, Table
-
-        from . import download
-
         download.check_options(destination=destination, overwrite=overwrite,
                                continuation=continuation, max_workers=max_workers,
                                executor=executor, unzip=unzip, progress=progress,
                                authenticated=authenticated, timeout=timeout,
                                max_retries=max_retries)
-        headers = self._download_headers(authenticated)
+        credentials = self._download_credentials(authenticated)
         if categories is not None:
-            if isinstance(files, (Table, Row)):
-                files = download.filter_categories(
-                    files if isinstance(files, Table) else files.table[files.index:
-                                                                       files.index + 1],
-                    categories)
+            if isinstance(files, Row):
+                files = files.table[files.index:files.index + 1]
+            if isinstance(files, Table):
+                files = tables.filter_categories(files, categories)
             else:
                 files = self.get_product_files(files, categories=categories)
-        entries = download.file_entries(files, download_url=self.DOWNLOAD_URL)
-        folder = download.prepare_destination(destination or conf.download_dir)
-        jobs = [download.FileJob(
-                    entry["archive_id"], entry["url"], str(folder),
-                    product_id=entry["product_id"], eso_category=entry["eso_category"],
-                    extension=entry["extension"], headers=headers, overwrite=bool(overwrite),
-                    continuation=bool(continuation), unzip=bool(unzip),
-                    timeout=float(timeout or self.timeout),
-                    max_retries=conf.max_retries if max_retries is None else int(max_retries),
-                    backoff=float(conf.backoff))
-                for entry in entries]
+        folder = Path(destination or conf.download_dir).expanduser().absolute()
+        options = download.DownloadOptions(
+            str(folder), overwrite=bool(overwrite), continuation=bool(continuation),
+            unzip=bool(unzip), timeout=float(timeout or self.timeout),
+            retry=transport.RetryPolicy.from_conf(retries=max_retries),
+            credentials=credentials)
+        jobs = download.make_jobs(files, download_url=self.DOWNLOAD_URL, options=options)
+        download.prepare_destination(folder)
         if jobs:
             log.info(f"Downloading {len(jobs)} files to {folder} ...")
         rows = download.download_files(
             jobs, executor=executor, max_workers=max_workers or conf.download_workers,
             progress=download.progress_enabled(progress),
-            expected_bytes=download.estimate_bytes(e["estsize_kb"] for e in entries))
+            expected_bytes=download.estimate_bytes(job.estsize_kb for job in jobs))
         download.summarize(rows)
         return download.manifest_table(rows)
 
@@ -561,11 +556,11 @@ class EsoClass(_compat.UpstreamEsoClass):
         # How DataLink requests go out: cached through astroquery when anonymous,
         # with the token (and never cached) when authenticated.
         if authenticated:
-            headers = self._download_headers(True)
+            credentials = self.credentials()
 
             def get(url, *, params, timeout):
-                with requests.Session() as session:
-                    return session.get(url, params=params, headers=headers, timeout=timeout)
+                with transport.new_session(transport.auth_headers(url, credentials)) as session:
+                    return session.get(url, params=params, timeout=timeout)
             return get
 
         def get(url, *, params, timeout):
@@ -582,28 +577,24 @@ class EsoClass(_compat.UpstreamEsoClass):
     def _datalink_product_files(self, product_ids, *, categories, authenticated, cache):
         # get_product_files' fallback: the #this/#auxiliary rows of products that
         # phase3v2.product_files does not list, as product-file rows.
-        from astropy.table import Table
-
-        from . import datalink
-
         if categories is not None:
             # Products that merely lack those categories are listed: no DataLink for them.
             client, schema = self._tap(authenticated, cache)
             plan = adql.plan_file_query(schema.product_files, size_column=schema.size_column,
                                         columns=["product_id"])
-            listed = tap.run_selection(client, plan.query, product_ids=product_ids,
+            listed = tap.run_selection(client, plan, product_ids=product_ids,
                                        chunk_size=self._chunk_size(None),
                                        split_on_overflow=True).table
-            listed = {str(pid) for pid in listed["product_id"]}
+            listed = set(tables.texts(listed, "product_id"))
             product_ids = [pid for pid in product_ids if pid not in listed]
             if not product_ids:
-                return datalink.product_file_rows(Table(), [])
-        links = datalink.fetch_links(product_ids, url=self.datalink_url,
-                                     get=self._datalink_get(authenticated, cache),
-                                     timeout=self.timeout, forget=self._datalink_forget(
-                                         authenticated, cache))
-        rows = datalink.product_file_rows(links, product_ids)
-        return datalink.select_categories(rows, categories)
+                return links.product_file_rows(Table(), [])
+        found = links.fetch_links(product_ids, url=self.datalink_url,
+                                  get=self._datalink_get(authenticated, cache),
+                                  timeout=self.timeout,
+                                  forget=self._datalink_forget(authenticated, cache))
+        rows = links.product_file_rows(found, product_ids)
+        return tables.filter_categories(rows, categories)
 
     def get_datalinks(self, product_ids, *, semantics=None, batch_size=None,
                       authenticated=False, cache=True):
@@ -639,15 +630,13 @@ class EsoClass(_compat.UpstreamEsoClass):
         >>> links = Eso.get_datalinks('ADP.2013-06-20T17:15:42.690')  # doctest: +SKIP
         >>> links[links['semantics'] == '#auxiliary']['access_url']  # doctest: +SKIP
         """
-        from . import adql, datalink
-
-        ids = adql.as_product_ids(product_ids)
-        wanted = datalink.normalise_semantics(semantics)
+        ids = as_product_ids(product_ids)
+        wanted = links.normalise_semantics(semantics)
         if not isinstance(cache, bool) or not isinstance(authenticated, bool):
             raise TypeError("cache and authenticated must be True or False.")
-        table = datalink.fetch_links(
+        table = links.fetch_links(
             ids, url=self.datalink_url, get=self._datalink_get(authenticated, cache),
-            batch_size=datalink.BATCH_SIZE if batch_size is None else batch_size,
+            batch_size=links.BATCH_SIZE if batch_size is None else batch_size,
             timeout=self.timeout, forget=self._datalink_forget(authenticated, cache))
         if wanted is not None and len(table):
             keep = [str(value) in wanted for value in table["semantics"]]

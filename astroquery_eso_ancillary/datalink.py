@@ -6,7 +6,8 @@ DataLink: ESO's ``/datalink/links`` service, requested in batches and parsed.
 per request, as DataLink allows) and returns the raw rows as one Table;
 `product_file_rows` turns the ``#this`` and ``#auxiliary`` rows into rows
 shaped like ``phase3v2.product_files``, for products that table does not
-list (obsolete or deprecated ones).
+list (obsolete or deprecated ones); `~astroquery_eso_ancillary.tables`
+merges them with the rows of that table.
 """
 import io
 import warnings
@@ -19,9 +20,9 @@ from astropy.table import Column, MaskedColumn, Table, vstack
 from pyvo.dal import DALFormatError, DALQueryError
 from pyvo.dal.adhoc import DatalinkResults
 
-from . import conf
+from . import conf, tables
 from .exceptions import EsoQueryError
-from .tap import send_with_retries
+from .transport import send_with_retries
 
 __all__ = ["ID_PREFIX", "PLACEHOLDER_LENGTH", "fetch_links", "normalise_semantics",
            "product_file_rows"]
@@ -140,17 +141,9 @@ def fetch_links(product_ids, *, url, get, batch_size=BATCH_SIZE, timeout=None, f
     return table
 
 
-def _text(value):
-    if value is None or value is np.ma.masked:
-        return ""
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    return str(value)
-
-
 def _archive_id(row):
     # ESO's access_url of a file is .../dataPortal/file/<archive_id>.
-    path = urlsplit(_text(row["access_url"])).path
+    path = urlsplit(tables.text(row["access_url"])).path
     return unquote(path.rstrip("/").rsplit("/", 1)[-1])
 
 
@@ -195,20 +188,20 @@ def product_file_rows(links, product_ids):
     wanted = {pid: i for i, pid in enumerate(product_ids)}
     out = []
     for row in links:
-        if _text(row["error_message"]).strip():
+        if tables.text(row["error_message"]).strip():
             continue
-        semantics = _text(row["semantics"])
+        semantics = tables.text(row["semantics"])
         if semantics not in ("#this", "#auxiliary"):
             continue
-        ident = _text(row["ID"])
+        ident = tables.text(row["ID"])
         product_id = ident[len(ID_PREFIX):] if ident.startswith(ID_PREFIX) else ident
         if product_id not in wanted:
             continue
         archive_id = _archive_id(row)
         if not archive_id:
             continue
-        origfile = _text(row["eso_origfile"]) if "eso_origfile" in row.colnames else ""
-        category = _text(row["eso_category"]) if "eso_category" in row.colnames else ""
+        origfile = tables.text(row["eso_origfile"]) if "eso_origfile" in row.colnames else ""
+        category = tables.text(row["eso_category"]) if "eso_category" in row.colnames else ""
         length = row["content_length"] if "content_length" in row.colnames else None
         try:
             length = None if length is None or length is np.ma.masked else int(length)
@@ -219,7 +212,7 @@ def product_file_rows(links, product_ids):
             estsize = -(-length // 1024)
         order = (wanted[product_id], 0 if semantics == "#this" else 1)
         out.append((order, product_id, archive_id, category,
-                    _extension(origfile, archive_id), origfile, _text(row["access_url"]),
+                    _extension(origfile, archive_id), origfile, tables.text(row["access_url"]),
                     estsize))
     out.sort(key=lambda item: item[0])
     names = ("product_id", "archive_id", "eso_category", "extension", "original_filename",
@@ -232,56 +225,3 @@ def product_file_rows(links, product_ids):
                                            unit=u.kB)
     table["source"] = Column(["datalink"] * len(out), dtype="U16")
     return table
-
-
-def select_categories(rows, categories):
-    """Keep the product-file rows whose eso_category matches ``categories`` (None: all)."""
-    if categories is None or len(rows) == 0:
-        return rows
-    from .adql import compile_patterns
-
-    patterns = compile_patterns(categories, what="categories", category=True)
-    return rows[[patterns.match(str(value)) for value in rows["eso_category"]]]
-
-
-def merge_product_files(table, extra, product_ids):
-    """Add DataLink rows to a ``phase3v2.product_files`` result, tagged by ``source``.
-
-    Every row gets ``source`` (``'product_files'`` or ``'datalink'``); DataLink
-    rows fill the table's columns they know (others masked); rows are then
-    grouped by product in the order of ``product_ids``, science file first.
-
-    Examples
-    --------
-    >>> t = Table({"product_id": ["ADP.2"], "archive_id": ["ADP.2"]})
-    >>> e = Table({"product_id": ["ADP.1"], "archive_id": ["ADP.1"], "source": ["datalink"]})
-    >>> [str(s) for s in merge_product_files(t, e, ["ADP.1", "ADP.2"])["source"]]
-    ['datalink', 'product_files']
-    """
-    from .tap import order_rows
-
-    table = table.copy(copy_data=False)
-    table["source"] = Column(["product_files"] * len(table), dtype="U16")
-    if extra is None or len(extra) == 0:
-        return table
-    meta = dict(table.meta)
-    added = Table(masked=True)
-    for name in table.colnames:
-        column = table[name]
-        if name in extra.colnames:
-            values = extra[name]
-            added[name] = MaskedColumn(values, mask=getattr(values, "mask", None),
-                                       dtype=column.dtype if column.dtype.kind != "U"
-                                       else values.dtype)
-        else:
-            added[name] = MaskedColumn(np.zeros(len(extra), dtype=column.dtype),
-                                       mask=np.ones(len(extra), dtype=bool))
-        added[name].unit = column.unit
-        added[name].description = column.description
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # metadata merge conflicts
-        merged = vstack([table, added], join_type="exact", metadata_conflicts="silent")
-    merged = order_rows(merged, product_ids=product_ids)
-    merged.meta.clear()
-    merged.meta.update(meta)
-    return merged

@@ -78,13 +78,6 @@ class _Printer:
         self(f"[{len(table)} rows" + (f"; not shown: {', '.join(hidden)}]" if hidden else "]"))
 
 
-def _status_counts(manifest):
-    counts = {}
-    for status in manifest["status"]:
-        counts[str(status)] = counts.get(str(status), 0) + 1
-    return counts
-
-
 def _relative(manifest):
     # Shorter paths for the screen; the manifest file keeps them absolute.
     shown = manifest.copy()
@@ -117,7 +110,8 @@ def run(*, destination="eso-ancillary-demo", out=None, seed=DEMO_SEED,
     >>> run(destination="eso-ancillary-demo")  # doctest: +SKIP
     0
     """
-    from . import EsoClass
+    # Imported here: `eso-ancillary --help` should not pay for astroquery's import.
+    from . import EsoClass, _compat, download
     from .emulator import ArchiveEmulator
 
     say = _Printer(out or sys.stdout)
@@ -154,7 +148,7 @@ def run(*, destination="eso-ancillary-demo", out=None, seed=DEMO_SEED,
                              assign="manifest").replace("'PREVIEWS'", "previews"))
         manifest = eso.download_ancillary(previews, **kwargs)
         say.table(_relative(manifest), MANIFEST_COLUMNS)
-        counts = _status_counts(manifest)
+        counts = download.status_counts(manifest)
 
         if counts.get("error"):
             say()
@@ -163,19 +157,20 @@ def run(*, destination="eso-ancillary-demo", out=None, seed=DEMO_SEED,
                 "password. Running the same download again fetches only what is missing:")
             say.code(f"Eso.login(username={DEMO_USER!r})")
             # What login() does once the password is typed (no prompt in a demo).
-            if not eso._authenticate(username=DEMO_USER, password=DEMO_PASSWORD):
+            if not _compat.authenticate(eso, DEMO_USER, DEMO_PASSWORD):
                 say("The login failed.")
                 return 1
             say.code(render_call("Eso", "download_ancillary", ("PREVIEWS",), kwargs,
                                  assign="manifest").replace("'PREVIEWS'", "previews"))
             manifest = eso.download_ancillary(previews, **kwargs)
             say.table(_relative(manifest), MANIFEST_COLUMNS)
-            counts = _status_counts(manifest)
+            counts = download.status_counts(manifest)
 
     manifest_path = destination / "manifest.ecsv"
     manifest.write(manifest_path, format="ascii.ecsv", overwrite=True)
     on_disk = sum(int(size) for size in manifest["size"])
-    summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items())
+                        if count)
     say()
     say(f"Done: {len(manifest)} previews ({summary}), {on_disk / 1e6:.1f} MB in "
         f"{destination}/; manifest: {manifest_path}")

@@ -31,7 +31,6 @@ import dataclasses
 import logging
 import math
 import os
-import re
 import sys
 import threading
 import time
@@ -48,9 +47,11 @@ from astropy.table import Row, Table
 from astropy.utils.console import human_file_size
 from astroquery import log
 
-from .adql import check_id
+from . import transport
 from .filenames import contained_path, filename_from_disposition, safe_filename
-from .tap import _retry_after  # one Retry-After parser for the package
+from .ids import check_archive_id
+from .tables import cell
+from .transport import Credentials, RetryPolicy
 from .unzip import DecompressError, decompress_file, decompressed_name, is_compressed
 
 try:  # POSIX only; elsewhere the per-file lock is skipped.
@@ -70,9 +71,6 @@ MANIFEST_COLUMNS = ("archive_id", "product_id", "eso_category", "url", "local_pa
 
 BLOCK_SIZE = 1 << 20
 
-#: Longest wait between two attempts, whatever Retry-After says.
-MAX_WAIT = 300.0
-
 # A name for files the server sends without Content-Disposition, by Content-Type.
 _EXTENSIONS = {"application/fits": "fits", "image/fits": "fits", "image/png": "png",
                "image/jpeg": "jpg", "image/gif": "gif", "application/pdf": "pdf",
@@ -81,7 +79,44 @@ _EXTENSIONS = {"application/fits": "fits", "image/fits": "fits", "image/png": "p
                "text/plain": "txt", "application/json": "json"}
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
+class DownloadOptions:
+    """How every file of one download run is fetched: one frozen, picklable value.
+
+    Parameters
+    ----------
+    destination : str
+        The folder (absolute, existing) the files go to.
+    overwrite, continuation, unzip : bool
+        See `~astroquery_eso_ancillary.EsoClass.download_ancillary`.
+    timeout : float
+        Seconds for connecting and for each read.
+    retry : `~astroquery_eso_ancillary.transport.RetryPolicy`
+        Which failures are retried, how often and after what wait.
+    credentials : `~astroquery_eso_ancillary.transport.Credentials` or None
+        The login, sent only to the archive's own hosts. Never shown in the repr.
+    block_size : int
+        Bytes read and written at a time.
+
+    Examples
+    --------
+    >>> from astroquery_eso_ancillary.transport import Credentials
+    >>> options = DownloadOptions("/tmp", credentials=Credentials("s3cret", ["https://x"]))
+    >>> "s3cret" in repr(options)
+    False
+    """
+
+    destination: str
+    overwrite: bool = False
+    continuation: bool = True
+    unzip: bool = False
+    timeout: float = 120.0
+    retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
+    credentials: Credentials | None = dataclasses.field(default=None, repr=False)
+    block_size: int = BLOCK_SIZE
+
+
+@dataclasses.dataclass(frozen=True)
 class FileJob:
     """One file to download, as plain picklable values.
 
@@ -91,46 +126,28 @@ class FileJob:
         The file's archive id.
     url : str
         Where to GET it.
-    destination : str
-        The folder to put it in (must exist).
+    options : DownloadOptions
+        How (shared by every job of a run).
     product_id, eso_category, extension : str
         Carried into the manifest; ``extension`` (e.g. ``"FITS"``) also names
         the file when the server sends no usable name.
-    headers : dict
-        Extra request headers (the Authorization header when logged in).
-        Never shown in the repr.
-    overwrite, continuation, unzip : bool
-        See `~astroquery_eso_ancillary.EsoClass.download_ancillary`.
-    timeout : float
-        Seconds for connecting and for each read.
-    max_retries : int
-        Retries after the first attempt.
-    backoff : float
-        First wait between attempts in seconds; doubles each time.
-    block_size : int
-        Bytes read and written at a time.
+    estsize_kb : float or None
+        The archive's size estimate, in kB.
 
     Examples
     --------
-    >>> job = FileJob("ADP.1", "http://x/ADP.1", "/tmp", headers={"Authorization": "Bearer s"})
-    >>> "Bearer" in repr(job)
-    False
+    >>> job = FileJob("ADP.1", "http://x/ADP.1", DownloadOptions("/tmp"))
+    >>> job.row()["status"]
+    'error'
     """
 
     archive_id: str
     url: str
-    destination: str
+    options: DownloadOptions
     product_id: str = ""
     eso_category: str = ""
     extension: str = ""
-    headers: dict = dataclasses.field(default_factory=dict, repr=False)
-    overwrite: bool = False
-    continuation: bool = True
-    unzip: bool = False
-    timeout: float = 120.0
-    max_retries: int = 4
-    backoff: float = 0.5
-    block_size: int = BLOCK_SIZE
+    estsize_kb: float | None = None
 
     def row(self, **values):
         """A manifest row for this job (as a dict), defaults for what is not given."""
@@ -140,25 +157,6 @@ class FileJob:
                "attempts": 0}
         row.update(values)
         return row
-
-
-# -- sessions ----------------------------------------------------------------------------
-
-_local = threading.local()
-
-
-def _session():
-    # One session (one connection pool) per worker thread; requests.Session is not
-    # documented as thread-safe.
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = requests.Session()
-        session.headers["User-Agent"] = (f"{__name__.partition('.')[0]} "
-                                         f"(python-requests/{requests.__version__})")
-        # Byte offsets must refer to the file itself, not to a compressed transfer.
-        session.headers["Accept-Encoding"] = "identity"
-        _local.session = session
-    return session
 
 
 # -- locking -----------------------------------------------------------------------------
@@ -285,7 +283,7 @@ def _existing(job, final):
     """The complete local file standing for ``final`` (itself or its decompressed form)."""
     if final.is_file():
         return final
-    if job.unzip and is_compressed(final.name):
+    if job.options.unzip and is_compressed(final.name):
         plain = final.with_name(decompressed_name(final.name))
         if plain.is_file():
             return plain
@@ -299,13 +297,17 @@ def _expected_name(job):
     return safe_filename(f"{job.archive_id}.{job.extension.lower()}")
 
 
-def _http_failure(job, response):
+def _http_failure(job, response, *, authorized):
     status = response.status_code
     if status == 401:
-        if job.headers.get("Authorization"):
+        if authorized:
             why = ("HTTP 401: access denied although logged in: the file is proprietary to "
                    "a programme your ESO account cannot access, or the login has expired "
                    "(call Eso.login() again).")
+        elif job.options.credentials is not None:
+            why = (f"HTTP 401: the file is proprietary, and {transport.origin(job.url)} is not "
+                   "one of the archive's own hosts, so your login was not sent there (name "
+                   "it in conf.trusted_hosts if you trust it).")
         else:
             why = ("HTTP 401: the file is proprietary; log in with Eso.login() first "
                    "(then download_ancillary sends your token).")
@@ -315,9 +317,9 @@ def _http_failure(job, response):
                           status=status)
     if status == 404:
         return _FailError("HTTP 404: the archive has no file with this id.", status=status)
-    if status == 429 or 500 <= status < 600:
+    if job.options.retry.retries_status(status):
         return _RetryError(f"HTTP {status} from the server.", status=status,
-                           wait=_retry_after(response))
+                           wait=transport.retry_after(response))
     return _FailError(f"HTTP {status}: unexpected answer from the server.", status=status)
 
 
@@ -344,17 +346,19 @@ def _load_validator(part):
 
 def _attempt(job, part, progress):
     """One request: (final path, resumed?, HTTP status), or _RetryError/_FailError/_SkipError."""
+    options = job.options
     offset = part.stat().st_size if part.exists() else 0
-    headers = dict(job.headers)
+    credentials = transport.auth_headers(job.url, options.credentials)
+    headers = dict(credentials)
     validator = _load_validator(part) if offset else None
     if offset:
         headers["Range"] = f"bytes={offset}-"
         if validator:
             # A server that changed the file since answers 200 with all of it.
             headers["If-Range"] = validator
-    destination = Path(job.destination)
-    with _session().get(job.url, headers=headers, stream=True,
-                        timeout=(job.timeout, job.timeout)) as response:
+    destination = Path(options.destination)
+    with transport.thread_session().get(job.url, headers=headers, stream=True,
+                                        timeout=(options.timeout, options.timeout)) as response:
         status = response.status_code
         if status == 416 and offset:
             # The part file is not a prefix the server can continue: start over.
@@ -362,7 +366,7 @@ def _attempt(job, part, progress):
             raise _RetryError("HTTP 416: the partial file could not be continued; restarting.",
                               status=status, wait=0, count=False)
         if status not in (200, 206):
-            raise _http_failure(job, response)
+            raise _http_failure(job, response, authorized=bool(credentials))
         name = _file_name(job, response)
         try:
             final = contained_path(destination, name)
@@ -374,7 +378,7 @@ def _attempt(job, part, progress):
             raise _FailError(f"HTTP {status} but the server sent an HTML page ({ctype}) instead of "
                              f"the file {name} (a login or error page?); nothing was saved.",
                              status=status)
-        if not job.overwrite:
+        if not options.overwrite:
             existing = _existing(job, final)
             if existing is not None:
                 part.unlink(missing_ok=True)
@@ -408,7 +412,7 @@ def _attempt(job, part, progress):
             if mode == "wb":
                 _save_validator(part, response)
             try:
-                for chunk in _body(response, job.block_size):
+                for chunk in _body(response, options.block_size):
                     out.write(chunk)
                     received += len(chunk)
                     if progress is not None:
@@ -454,11 +458,12 @@ def download_file(job, progress=None):
     Examples
     --------
     >>> import tempfile
-    >>> job = FileJob("ADP.1", "http://127.0.0.1:9/none", tempfile.mkdtemp(), max_retries=0)
+    >>> options = DownloadOptions(tempfile.mkdtemp(), retry=RetryPolicy(retries=0))
+    >>> job = FileJob("ADP.1", "http://127.0.0.1:9/none", options)
     >>> download_file(job)["status"]
     'error'
     """
-    destination = Path(job.destination)
+    destination = Path(job.options.destination)
     safe_id = safe_filename(job.archive_id)
     part = destination / (safe_id + ".part")
     try:
@@ -471,15 +476,16 @@ def download_file(job, progress=None):
 
 
 def _download_locked(job, part, progress):
-    destination = Path(job.destination)
-    if not job.overwrite:
+    options = job.options
+    destination = Path(options.destination)
+    if not options.overwrite:
         expected = _expected_name(job)
         existing = _existing(job, destination / expected) if expected else None
         if existing is not None:
             return job.row(local_path=str(existing), size=existing.stat().st_size,
                            status="skipped-existing",
                            message="A complete file of this name was already there.")
-    if not job.continuation:
+    if not options.continuation:
         part.unlink(missing_ok=True)
     attempts = 0
     failures = 0
@@ -503,17 +509,15 @@ def _download_locked(job, part, progress):
             failure, status, wait, counted = f"Request failed: {_describe(exc)}.", 0, None, True
         if counted:
             failures += 1
-        if failures > job.max_retries or attempts > job.max_retries + 3:
+        if failures > options.retry.retries or attempts > options.retry.retries + 3:
             kept = " The partial file is kept for a later resume." if part.exists() else ""
             return job.row(message=f"Gave up after {attempts} attempts: {failure}{kept}",
                            http_status=status, attempts=attempts)
-        if wait is None:
-            wait = job.backoff * 2 ** (failures - 1)
-        time.sleep(min(wait, MAX_WAIT))
+        time.sleep(options.retry.wait(max(failures, 1), wait))
     row = job.row(local_path=str(final), size=final.stat().st_size,
                   status="resumed" if resumed else "downloaded", http_status=status,
                   attempts=attempts)
-    if job.unzip and is_compressed(final.name):
+    if options.unzip and is_compressed(final.name):
         try:
             plain = decompress_file(final)
         except DecompressError as exc:
@@ -655,11 +659,33 @@ def manifest_table(rows):
     return table
 
 
-def summarize(rows):
-    """Log one line with the counts of each status; errors at WARNING level."""
+def status_counts(manifest):
+    """How many rows of a manifest (a Table, or a list of row dicts) have each status.
+
+    Examples
+    --------
+    >>> status_counts([{"status": "downloaded"}, {"status": "error"}])["downloaded"]
+    1
+    """
     counts = {status: 0 for status in STATUSES}
-    for row in rows:
-        counts[row["status"]] += 1
+    statuses = manifest["status"] if isinstance(manifest, Table) else \
+        [row["status"] for row in manifest]
+    for status in statuses:
+        status = str(status)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def summarize(rows):
+    """Log one line with the counts of each status (errors at WARNING level); return them.
+
+    Examples
+    --------
+    >>> summarize([{"status": "downloaded"}])["downloaded"]
+    INFO: Download finished: 1 downloaded. [astroquery_eso_ancillary.download]
+    1
+    """
+    counts = status_counts(rows)
     text = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     if counts["error"]:
         log.warning(f"{counts['error']} of {len(rows)} files failed ({text}); see the "
@@ -689,23 +715,6 @@ def estimate_bytes(sizes_kb):
 
 
 # -- turning the user's input into jobs --------------------------------------------------
-
-# ESO archive ids: letters, digits and . : _ + - (no separators, no "..").
-_ARCHIVE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]{0,199}$")
-
-
-def check_archive_id(value):
-    """Return an archive id after checking it can safely go into a download URL.
-
-    Examples
-    --------
-    >>> check_archive_id("ADP.2016-06-01T14:07:30.137")
-    'ADP.2016-06-01T14:07:30.137'
-    """
-    return check_id(value, _ARCHIVE_ID_RE, what="archive id",
-                    example="ADP.2016-06-01T14:07:30.137",
-                    accepted="letters, digits and . : _ + -")
-
 
 def check_options(*, destination, overwrite, continuation, max_workers, executor, unzip,
                   progress, authenticated, timeout, max_retries):
@@ -747,17 +756,6 @@ def prepare_destination(destination):
     return path
 
 
-def _cell(row, name):
-    if name not in row.colnames:
-        return ""
-    value = row[name]
-    if value is np.ma.masked or (np.ma.isMaskedArray(value) and value.mask.all()):
-        return ""
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    return str(value).strip()
-
-
 def _check_url(url, archive_id):
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
@@ -790,18 +788,18 @@ def file_entries(files, *, download_url):
             raise ValueError("A table of files needs an 'archive_id' column; it has "
                              f"{', '.join(files.colnames) or 'no columns'}.{hint}")
         for row in files:
-            archive_id = _cell(row, "archive_id")
+            archive_id = cell(row, "archive_id")
             if not archive_id:
                 raise ValueError(f"Row {row.index} of the table has no archive_id.")
             archive_id = check_archive_id(archive_id)
-            url = _cell(row, "access_url")
+            url = cell(row, "access_url")
             url = _check_url(url, archive_id) if url else \
                 download_url + quote(archive_id, safe=":.+-_")
             entries.append({"archive_id": archive_id, "url": url,
-                            "product_id": _cell(row, "product_id"),
-                            "eso_category": _cell(row, "eso_category"),
-                            "extension": _cell(row, "extension"),
-                            "estsize_kb": _cell(row, "access_estsize") or None})
+                            "product_id": cell(row, "product_id"),
+                            "eso_category": cell(row, "eso_category"),
+                            "extension": cell(row, "extension"),
+                            "estsize_kb": cell(row, "access_estsize") or None})
     else:
         if isinstance(files, (str, bytes)):
             files = [files]
@@ -822,13 +820,25 @@ def file_entries(files, *, download_url):
     return list(unique.values())
 
 
-def filter_categories(files, categories):
-    """Keep the rows of a file Table whose eso_category matches ``categories``."""
-    from .adql import compile_patterns
+def make_jobs(files, *, download_url, options):
+    """Turn a table of files (or archive ids) into one `FileJob` each, repeats dropped.
 
-    if "eso_category" not in files.colnames:
-        raise ValueError("categories= needs an 'eso_category' column in the files table; it "
-                         f"has {', '.join(files.colnames)}.")
-    patterns = compile_patterns(categories, what="categories", category=True)
-    keep = [patterns.match(_cell(row, "eso_category")) for row in files]
-    return files[np.array(keep, dtype=bool)] if len(files) else files
+    Parameters
+    ----------
+    files : `~astropy.table.Table`, `~astropy.table.Row`, str or list of str
+        See `file_entries`.
+    download_url : str
+        The archive's download prefix, for rows without an ``access_url``.
+    options : DownloadOptions
+
+    Examples
+    --------
+    >>> jobs = make_jobs(["ADP.1999-01-01T00:00:00.001"], download_url="https://x/",
+    ...                  options=DownloadOptions("/tmp"))
+    >>> jobs[0].url
+    'https://x/ADP.1999-01-01T00:00:00.001'
+    """
+    return [FileJob(entry["archive_id"], entry["url"], options,
+                    product_id=entry["product_id"], eso_category=entry["eso_category"],
+                    extension=entry["extension"], estsize_kb=entry["estsize_kb"])
+            for entry in file_entries(files, download_url=download_url)]

@@ -1,27 +1,27 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """
-Running ADQL on the ESO TAP service.
+The TAP client: ADQL run on ESO's TAP service, and whole selections.
 
 `TapClient` sends one query: synchronously through astroquery's cache (when
-unauthenticated), or as an asynchronous UWS job through pyvo (always
-deleted afterwards). Connection errors, 429 and 5xx answers are retried with
-exponential backoff (``Retry-After`` wins), then raise `EsoServiceError`;
-errors reported by the service raise `EsoQueryError` with its message. The
-table schemas (units, descriptions, the name of the size column) are read
-once per instance and TAP URL from ``TAP_SCHEMA.columns``.
+unauthenticated), or as an asynchronous UWS job through pyvo (always deleted
+afterwards), waiting with UWS blocking requests (``WAIT``) where the service
+supports them. Requests go through `~astroquery_eso_ancillary.transport`
+(retries, credentials); errors reported by the service raise `EsoQueryError`
+with its message. A synchronous query that the service stops at its time
+limit is run again as an asynchronous job. The table schemas (units,
+descriptions, the name of the size column) are read once per `EsoClass`
+instance and TAP URL from ``TAP_SCHEMA.columns``.
 
-`run_selection` runs a `~astroquery_eso_ancillary.adql.FileQuery` over chunks
-of product ids, with exact client-side pattern refinement, ``top`` and row
-limits, and merges the results.
+`run_selection` runs a `~astroquery_eso_ancillary.adql.Plan` over chunks of
+product ids, with exact client-side pattern refinement, ``top`` and row
+limits, merges the results and finishes the table (order, output columns,
+units and meta); `run_categories` does the same for the per-category summary.
 """
-import datetime
-import email.utils
 import io
 import time
 import warnings
 from dataclasses import dataclass
 
-import astropy.units as u
 import requests
 from astropy.io.votable import parse as parse_votable
 from astropy.table import Table, vstack
@@ -34,57 +34,22 @@ from pyvo.dal.exceptions import (
     DALQueryError,
     DALServiceError,
 )
+from pyvo.io import uws
 
-from . import _compat, adql, conf
+from . import _compat, adql, conf, tables, transport
 from .exceptions import EsoQueryError, EsoServiceError, LoginError
 
-__all__ = ["ColumnInfo", "Result", "Schema", "Selection", "TapClient", "describe", "order_rows",
-           "run_categories", "run_selection", "schema_help", "selection_queries",
-           "send_with_retries"]
+__all__ = ["Result", "Selection", "TapClient", "run_categories", "run_selection",
+           "selection_queries"]
 
-#: The size column is returned under this name whatever the service calls it.
-SIZE_COLUMN = "access_estsize"
-#: Names the size column of phase3v2.product_files has had, newest first.
-SIZE_COLUMN_NAMES = ("access_estsize", "size_kb")
-#: Longest wait between retries or polls, whatever Retry-After says.
-MAX_WAIT = 60.0
 #: Execution time asked for asynchronous jobs: ESO's maximum (its default is 60 s, the
 #: same as the sync limit async jobs are there to escape).
 ASYNC_EXECUTION_DURATION = 3600
 #: Longest time an asynchronous job is waited for.
 ASYNC_MAX_WAIT = ASYNC_EXECUTION_DURATION + 400.0
+#: Longest single UWS blocking wait (``WAIT``) asked of the service, in seconds.
+UWS_WAIT = 30
 _ACTIVE_PHASES = frozenset({"PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED", "UNKNOWN"})
-_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class ColumnInfo:
-    """One column of a TAP table, from ``TAP_SCHEMA.columns``."""
-
-    name: str
-    datatype: str = ""
-    unit: str = ""
-    description: str = ""
-
-    @property
-    def kind(self):
-        return adql.column_kind(self.datatype)
-
-
-@dataclass(frozen=True)
-class Schema:
-    """The columns of ``phase3v2.product_files`` and ``ivoa.ObsCore`` on one service."""
-
-    product_files: dict
-    obscore: dict
-
-    @property
-    def size_column(self):
-        """The service's name of the estimated-size column (None if it has none)."""
-        for name in SIZE_COLUMN_NAMES:
-            if name in self.product_files:
-                return name
-        return None
 
 
 @dataclass
@@ -96,109 +61,8 @@ class Result:
     query: str
 
 
-def _retry_after(response):
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
-
-
-def _complete(response):
-    """Return ``response``, or raise ChunkedEncodingError if its body came short.
-
-    urllib3 2 detects a body cut before its Content-Length; urllib3 1.26 hands
-    it over silently, so check here whichever is installed.
-    """
-    expected = response.headers.get("Content-Length")
-    if (expected and expected.isdigit() and not response.headers.get("Content-Encoding")
-            and len(response.content) < int(expected)):
-        raise requests.exceptions.ChunkedEncodingError(
-            f"body cut at {len(response.content)} of {expected} bytes")
-    return response
-
-
-def send_with_retries(send, url):
-    """Call ``send()`` (which returns a response) until it is not a 429/5xx.
-
-    Connection errors, 429 and 5xx are retried ``conf.max_retries`` times,
-    waiting ``conf.backoff`` seconds, doubled each time, or what the
-    service's ``Retry-After`` asks; then `EsoServiceError`.
-
-    Examples
-    --------
-    >>> import requests
-    >>> r = requests.Response(); r.status_code = 200
-    >>> send_with_retries(lambda: r, "http://example.invalid").status_code
-    200
-    """
-    attempts = int(conf.max_retries) + 1
-    delay = float(conf.backoff)
-    problem = "no attempt"
-    for attempt in range(attempts):
-        wait = delay
-        try:
-            response = send()
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            # The text of a requests exception can hold the URL's query; keep only the type.
-            problem = type(exc).__name__
-        except requests.Timeout as exc:
-            raise EsoServiceError(f"No answer from {url} within the timeout "
-                                  f"({type(exc).__name__}). Raise the timeout, or run "
-                                  "large selections with async_job=True.") from None
-        else:
-            if response.status_code not in _RETRY_STATUS:
-                return response
-            problem = f"HTTP {response.status_code}"
-            wait = _retry_after(response)
-            wait = delay if wait is None else wait
-        if attempt + 1 < attempts:
-            log.debug(f"{url}: {problem}; retrying in {wait:.2f} s "
-                      f"({attempt + 1}/{attempts - 1})")
-            time.sleep(min(wait, MAX_WAIT))
-            delay *= 2
-    raise EsoServiceError(f"{url} kept failing after {attempts} attempts "
-                          f"(last: {problem}).")
-
-
-class _Session(requests.Session):
-    """A plain session (no astroquery logging hook) with retries and a default timeout."""
-
-    def __init__(self, *, timeout, headers=None, user_agent=None):
-        super().__init__()
-        self._timeout = timeout
-        if user_agent:
-            self.headers["User-Agent"] = user_agent
-        self.headers.update(headers or {})
-
-    def request(self, method, url, **kwargs):
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self._timeout
-        # pyvo asks for streamed bodies and does not always read them, which leaks
-        # the connection; read every body now and hand pyvo a file-like copy.
-        kwargs["stream"] = False
-
-        def send():
-            return _complete(requests.Session.request(self, method, url, **kwargs))
-
-        response = send_with_retries(send, url)
-        response.raw = _Body(response.content)
-        return response
-
-
-class _Body(io.BytesIO):
-    """A read body that answers ``read(..., decode_content=...)`` like urllib3's."""
-
-    def read(self, size=-1, decode_content=True, **_):
-        return super().read(-1 if size is None else size)
-
+class SyncTimeoutError(EsoQueryError):
+    """The service stopped a synchronous query at its time limit (run it as a job)."""
 
 class TapClient:
     """Send ADQL to the TAP service of one `EsoClass` instance.
@@ -206,10 +70,10 @@ class TapClient:
     Parameters
     ----------
     eso : `~astroquery_eso_ancillary.EsoClass`
-        Gives the TAP URL, timeout, cache and login.
+        Gives the TAP URL, timeout, cache, login and the schema cache.
     authenticated : bool
-        Send the login's token with each query (never cached, never left on
-        the instance's shared session).
+        Send the login's token with each query (only to the archive's own
+        hosts; never cached, never left on the instance's shared session).
     cache : bool
         Use astroquery's cache for unauthenticated synchronous queries.
 
@@ -224,22 +88,19 @@ class TapClient:
     def __init__(self, eso, *, authenticated=False, cache=True):
         self.eso = eso
         self.url = eso.tap_url.rstrip("/")
-        self.authenticated = bool(authenticated)
-        self.cache = bool(cache) and not self.authenticated
-        if self.authenticated and _compat.auth_info(eso) is None:
-            raise LoginError("authenticated=True needs a login first: call "
-                             "Eso.login(username) (or use authenticated=False for public "
-                             "metadata).")
+        self.credentials = eso.credentials() if authenticated else None
+        self.cache = bool(cache) and self.credentials is None
 
     # -- sending -------------------------------------------------------------------
 
     def _session(self):
-        headers = self.eso._get_auth_header() if self.authenticated else {}
-        user_agent = self.eso._session.headers.get("User-Agent")
-        return _Session(timeout=self.eso.timeout, headers=headers, user_agent=user_agent)
+        return transport.QuerySession(timeout=self.eso.timeout, credentials=self.credentials)
 
     def run(self, query, *, maxrec=None, async_job=False):
         """Run one ADQL query; return a `Result`.
+
+        A synchronous query that the service stops at its time limit is run
+        again as an asynchronous job (one INFO line says so).
 
         Parameters
         ----------
@@ -248,7 +109,7 @@ class TapClient:
         maxrec : int, optional
             The TAP MAXREC (the service's default if None).
         async_job : bool
-            Run as a UWS job (submit, run, poll, fetch, delete).
+            Run as a UWS job (submit, run, wait, fetch, delete).
 
         Examples
         --------
@@ -258,7 +119,12 @@ class TapClient:
         """
         if async_job:
             return self._run_async(query, maxrec)
-        return self._run_sync(query, maxrec)
+        try:
+            return self._run_sync(query, maxrec)
+        except SyncTimeoutError as exc:
+            log.info(f"The service stopped the synchronous query at its time limit "
+                     f"({exc.message}); running it again as an asynchronous job.")
+            return self._run_async(query, maxrec)
 
     def _run_sync(self, query, maxrec):
         url = self.url + "/sync"
@@ -275,23 +141,23 @@ class TapClient:
                 response = _compat.cached_request(self.eso, "POST", url, data=data,
                                                   timeout=self.eso.timeout, cache=True)
                 try:
-                    return _complete(response)
+                    return transport.check_complete(response)
                 except requests.exceptions.ChunkedEncodingError:
                     _compat.drop_cached_response(self.eso)
                     raise
 
-            response = send_with_retries(send, url)
+            response = transport.send_with_retries(send, url)
         if response.status_code in (401, 403):
             raise LoginError(f"The archive refused the query (HTTP {response.status_code}); "
                              "log in again with Eso.login().")
         try:
-            return self._parse(response.content, response.status_code, query, url, maxrec)
+            return self._parse(response.content, response.status_code, query, url)
         except (EsoQueryError, EsoServiceError):
             if self.cache:  # never replay an unusable answer from the cache
                 _compat.drop_cached_response(self.eso)
             raise
 
-    def _parse(self, content, status, query, url, maxrec):
+    def _parse(self, content, status, query, url):
         try:
             votable = parse_votable(io.BytesIO(content), verify="ignore")
         except Exception:
@@ -307,8 +173,11 @@ class TapClient:
                 warnings.simplefilter("ignore", DALOverflowWarning)
                 results = DALResults(votable, url=url)
         except DALQueryError as exc:
-            raise EsoQueryError(exc.reason or "The service reported an error.",
-                                query=query, url=self.url) from None
+            reason = exc.reason or "The service reported an error."
+            if status == 202 and reason.lstrip().lower().startswith("time out"):
+                # ESO's service (VOLLT) ends a sync query at its time limit this way.
+                raise SyncTimeoutError(reason, query=query, url=self.url) from None
+            raise EsoQueryError(reason, query=query, url=self.url) from None
         except DALFormatError as exc:
             raise EsoServiceError(f"{url} sent a VOTable without a result table "
                                   f"(HTTP {status}): {exc.reason}") from None
@@ -333,7 +202,8 @@ class TapClient:
                 except DALServiceError:  # the service keeps its default; not fatal
                     log.debug(f"{job.url} refused EXECUTIONDURATION; keeping its default.")
                 job.run()
-                phase = self._wait(job)
+                self._wait(job, session)
+                phase = job.phase  # also refreshes pyvo's view of the job (its results)
                 if phase != "COMPLETED":
                     job.raise_if_error()
                     raise EsoServiceError(f"The asynchronous job {job.url} ended in phase "
@@ -364,19 +234,34 @@ class TapClient:
                                 "service removes it after its destruction time.")
             session.close()
 
-    @staticmethod
-    def _wait(job):
+    def _wait(self, job, session):
+        """Wait for the job to leave its active phases; return the final phase.
+
+        Each request is a UWS 1.1 blocking wait (``WAIT`` with the current
+        ``PHASE``): the service answers when the phase changes. A service that
+        answers at once (UWS 1.0, no WAIT) is polled with a growing delay.
+        """
         delay = max(float(conf.backoff), 0.05)
         deadline = time.monotonic() + ASYNC_MAX_WAIT
-        while True:
-            phase = job.phase
-            if phase not in _ACTIVE_PHASES:
-                return phase
-            if time.monotonic() > deadline:
+        phase = job.phase
+        while phase in _ACTIVE_PHASES:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise EsoServiceError(f"The asynchronous job {job.url} is still {phase} "
                                       f"after {ASYNC_MAX_WAIT:.0f} s.")
-            time.sleep(delay)
-            delay = min(delay * 2, 10.0)
+            block = max(1, int(min(UWS_WAIT, remaining)))
+            asked = time.monotonic()
+            response = session.get(job.url, params={"WAIT": str(block), "PHASE": phase},
+                                   timeout=block + float(self.eso.timeout))
+            if response.status_code != 200:
+                raise DALServiceError(f"HTTP {response.status_code} while waiting for the job",
+                                      code=response.status_code, url=job.url)
+            previous, phase = phase, str(uws.parse_job(io.BytesIO(response.content)).phase)
+            if phase == previous and time.monotonic() - asked < 0.5 * block:
+                # The service did not block: poll.
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 10.0)
+        return phase
 
     def count(self, query, *, async_job=False):
         """Run a ``SELECT COUNT(*)`` query and return the count as an int.
@@ -393,44 +278,39 @@ class TapClient:
     # -- schema --------------------------------------------------------------------
 
     def schema(self):
-        """The `Schema` of this service, read once per instance and TAP URL.
+        """The `~astroquery_eso_ancillary.tables.Schema` of this service.
+
+        Read once per `EsoClass` instance and TAP URL (kept in the instance's
+        ``schema_cache``).
 
         Examples
         --------
         >>> TapClient(Eso).schema().size_column  # doctest: +SKIP
         'access_estsize'
         """
-        cache = self.eso.__dict__.setdefault("_ancillary_schemas", {})
+        cache = self.eso.schema_cache
         if self.url not in cache:
-            names = (adql.PRODUCT_FILES, adql.OBSCORE, adql.OBSCORE.lower())
-            query = adql.select(
-                ["table_name", "column_name", "datatype", "unit", "description"],
-                "TAP_SCHEMA.columns", [adql.in_condition("table_name", names)])
-            client = TapClient(self.eso, cache=True)
-            result = client.run(query, maxrec=_compat.max_row_limit())
-            if result.overflow:
-                raise EsoServiceError(f"{self.url} cut the TAP_SCHEMA.columns answer at "
-                                      f"{len(result.table)} rows; cannot read the schema.")
-            table = result.table
-            tables = {adql.PRODUCT_FILES.lower(): {}, adql.OBSCORE.lower(): {}}
-            for row in table:
-                info = ColumnInfo(*(_text(row[c]) for c in
-                                    ("column_name", "datatype", "unit", "description")))
-                tables[_text(row["table_name"]).lower()][info.name] = info
-            if not tables[adql.PRODUCT_FILES.lower()]:
-                raise EsoServiceError(f"{self.url} does not publish {adql.PRODUCT_FILES} "
-                                      "in TAP_SCHEMA.columns.")
-            cache[self.url] = Schema(tables[adql.PRODUCT_FILES.lower()],
-                                     tables[adql.OBSCORE.lower()])
+            cache[self.url] = self._read_schema()
         return cache[self.url]
 
-
-def _text(value):
-    if value is None or getattr(value, "mask", False) is True:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return "" if str(value) == "--" else str(value)
+    def _read_schema(self):
+        names = (adql.PRODUCT_FILES, adql.OBSCORE, adql.OBSCORE.lower())
+        query = adql.select(["table_name", "column_name", "datatype", "unit", "description"],
+                            "TAP_SCHEMA.columns", [adql.in_condition("table_name", names)])
+        # Public metadata: always anonymous, always through the cache.
+        result = TapClient(self.eso, cache=True).run(query, maxrec=_compat.max_row_limit())
+        if result.overflow:
+            raise EsoServiceError(f"{self.url} cut the TAP_SCHEMA.columns answer at "
+                                  f"{len(result.table)} rows; cannot read the schema.")
+        found = {adql.PRODUCT_FILES.lower(): {}, adql.OBSCORE.lower(): {}}
+        for row in result.table:
+            info = tables.ColumnInfo(*(tables.text(row[c]) for c in
+                                       ("column_name", "datatype", "unit", "description")))
+            found[tables.text(row["table_name"]).lower()][info.name] = info
+        if not found[adql.PRODUCT_FILES.lower()]:
+            raise EsoServiceError(f"{self.url} does not publish {adql.PRODUCT_FILES} "
+                                  "in TAP_SCHEMA.columns.")
+        return tables.Schema(found[adql.PRODUCT_FILES.lower()], found[adql.OBSCORE.lower()])
 
 
 # -- selections ----------------------------------------------------------------------
@@ -438,33 +318,17 @@ def _text(value):
 
 @dataclass
 class Selection:
-    """What `run_selection` found: rows (or a count) and the ADQL sent for them."""
+    """What `run_selection` found: a finished table (or a count) and the ADQL sent.
+
+    ``table`` has the plan's output columns; ``full`` is the same rows with
+    every column fetched (``product_id`` and ``archive_id`` always among them).
+    """
 
     table: Table | None
     count: int | None
     queries: list
     maxrec: int | None = None
-
-
-def texts(table, name):
-    """The values of a column as a list of str ("" for masked), fast on large tables.
-
-    Examples
-    --------
-    >>> texts(Table({"a": ["x", "y"]}), "a")
-    ['x', 'y']
-    """
-    return [_text(v) for v in table[name].tolist()]
-
-
-def _refined(table, refinements):
-    if not refinements or len(table) == 0:
-        return table
-    keep = [True] * len(table)
-    for _, name, patterns in refinements:
-        for i, value in enumerate(texts(table, name)):
-            keep[i] = keep[i] and patterns.match(value)
-    return table[keep]
+    full: Table | None = None
 
 
 def _fetch(client, query, *, want, refinements, async_job):
@@ -483,7 +347,7 @@ def _fetch(client, query, *, want, refinements, async_job):
     while True:
         result = client.run(query, maxrec=maxrec, async_job=async_job)
         service_cut = result.overflow and len(result.table) < maxrec
-        table = _refined(result.table, refinements)
+        table = tables.refine(result.table, refinements)
         if (not refinements or not result.overflow or service_cut or maxrec >= unlimited
                 or len(table) >= want):
             return table, service_cut, maxrec
@@ -502,21 +366,24 @@ def _chunks(product_ids, chunk_size):
     return adql.chunked(product_ids, chunk_size or conf.id_chunk_size)
 
 
-def _render(plan, ids, refinements, count_only):
+def _render(query, ids, refinements, count_only):
     """The ADQL of one chunk, as `run_selection` sends it."""
     if count_only and refinements:
         # Count on the client: fetch only the columns the exact filter needs.
-        return plan.render(ids, columns=[sql for sql, _, _ in refinements], top=False,
-                           order=False)
+        return query.render(ids, columns=[sql for sql, _, _ in refinements], top=False,
+                            order=False)
     if count_only:
-        return plan.render(ids, count=True)
+        return query.render(ids, count=True)
     # With refinement, TOP moves to the client (applied after the exact filter).
-    return plan.render(ids, top=not refinements)
+    return query.render(ids, top=not refinements)
 
 
-def selection_queries(plan, *, product_ids=None, chunk_size=None, refinements=(),
-                      count_only=False):
+def selection_queries(plan, *, product_ids=None, chunk_size=None, count_only=False):
     """The ADQL `run_selection` would send: a str, or a list when ids need several chunks.
+
+    Parameters
+    ----------
+    plan : `~astroquery_eso_ancillary.adql.Plan` or `~astroquery_eso_ancillary.adql.FileQuery`
 
     Examples
     --------
@@ -526,18 +393,23 @@ def selection_queries(plan, *, product_ids=None, chunk_size=None, refinements=()
     ["SELECT f.archive_id FROM phase3v2.product_files AS f WHERE f.product_id IN ('A', 'B')",
      "SELECT f.archive_id FROM phase3v2.product_files AS f WHERE f.product_id = 'C'"]
     """
-    queries = [_render(plan, ids, refinements, count_only)
+    plan = _as_plan(plan)
+    queries = [_render(plan.query, ids, plan.refinements, count_only)
                for ids in _chunks(product_ids, chunk_size)]
     return queries[0] if len(queries) == 1 else queries
 
 
-def _count(client, plan, chunks, refinements, async_job):
+def _as_plan(plan):
+    return plan if isinstance(plan, adql.Plan) else adql.Plan(plan)
+
+
+def _count(client, plan, chunks, async_job):
     total, queries = 0, []
     for ids in chunks:
-        query = _render(plan, ids, refinements, True)
-        if refinements:
-            table, service_cut, _ = _fetch(client, query, want=None, refinements=refinements,
-                                           async_job=async_job)
+        query = _render(plan.query, ids, plan.refinements, True)
+        if plan.refinements:
+            table, service_cut, _ = _fetch(client, query, want=None,
+                                           refinements=plan.refinements, async_job=async_job)
             if service_cut:
                 _warn_service_limit(len(table))
             total += len(table)
@@ -548,22 +420,26 @@ def _count(client, plan, chunks, refinements, async_job):
 
 
 def run_selection(client, plan, *, product_ids=None, chunk_size=None, limit=None,
-                  refinements=(), count_only=False, async_job=None, split_on_overflow=False):
-    """Run ``plan`` (a `~astroquery_eso_ancillary.adql.FileQuery`) and merge its rows.
+                  count_only=False, async_job=None, split_on_overflow=False):
+    """Run ``plan`` and return its finished table (or count).
+
+    The rows of all chunks are merged, repeated files dropped, put in the
+    documented order (`~astroquery_eso_ancillary.tables.order_rows`), cut to
+    the plan's output columns and described (units, descriptions, meta).
 
     Parameters
     ----------
     client : `TapClient`
-    plan : `~astroquery_eso_ancillary.adql.FileQuery`
+    plan : `~astroquery_eso_ancillary.adql.Plan`
+        The query, the exact client-side refinements (``top``, ``limit`` and
+        ``count_only`` count the refined rows), the output columns and order.
     product_ids : list of str, optional
         Restrict to these products, sent in IN lists of ``chunk_size``
-        (default ``conf.id_chunk_size``), chunk after chunk.
+        (default ``conf.id_chunk_size``), chunk after chunk; rows come
+        grouped in this order.
     limit : int, optional
         The row limit (None: unlimited). More matching rows give a
         `~astroquery.exceptions.MaxResultsWarning` and are cut.
-    refinements : list of (select item, column name, `~astroquery_eso_ancillary.adql.PatternSet`)
-        Exact filters applied on the client to the LIKE superset; ``top``,
-        ``limit`` and ``count_only`` count the refined rows.
     count_only : bool
         Count the rows instead of fetching them.
     async_job : bool or None
@@ -580,181 +456,91 @@ def run_selection(client, plan, *, product_ids=None, chunk_size=None, limit=None
     Examples
     --------
     >>> plan = adql.plan_file_query(TapClient(Eso).schema().product_files)  # doctest: +SKIP
-    >>> run_selection(TapClient(Eso), plan.query, product_ids=["ADP.2024-03-19T05:58:04.407"]
+    >>> run_selection(TapClient(Eso), plan, product_ids=["ADP.2024-03-19T05:58:04.407"]
     ...               ).table  # doctest: +SKIP
     """
+    plan = _as_plan(plan)
+    query, refinements = plan.query, plan.refinements
     chunks = _chunks(product_ids, chunk_size)
     if count_only:
-        total, queries = _count(client, plan, chunks, refinements, bool(async_job))
-        return Selection(None, total if plan.top is None else min(total, plan.top), queries)
+        total, queries = _count(client, plan, chunks, bool(async_job))
+        return Selection(None, total if query.top is None else min(total, query.top), queries)
     cap = None if limit is None else limit + 1
-    if plan.top is not None:
-        cap = plan.top if cap is None else min(cap, plan.top)
+    if query.top is not None:
+        cap = query.top if cap is None else min(cap, query.top)
     if async_job is None:
         async_job = False
         threshold = int(conf.async_threshold)
         if product_ids is None and (cap is None or cap > threshold):
-            async_job = client.count(plan.render(None, count=True)) > threshold
-    tables, queries, maxrec, pending = [], [], None, list(chunks)
+            async_job = client.count(query.render(None, count=True)) > threshold
+    found, queries, maxrec, pending = [], [], None, list(chunks)
     while pending:
         ids = pending.pop(0)
-        want = None if cap is None else cap - sum(len(t) for t in tables)
+        want = None if cap is None else cap - sum(len(t) for t in found)
         if want is not None and want <= 0:
             break
-        query = _render(plan, ids, refinements, False)
-        table, service_cut, maxrec = _fetch(client, query, want=want,
+        text = _render(query, ids, refinements, False)
+        table, service_cut, maxrec = _fetch(client, text, want=want,
                                             refinements=refinements, async_job=async_job)
-        queries.append(query)
+        queries.append(text)
         if service_cut and split_on_overflow and ids and len(ids) > 1:
             pending[:0] = [ids[:len(ids) // 2], ids[len(ids) // 2:]]
             continue
         if service_cut:
             _warn_service_limit(len(table))
-        tables.append(table)
-    table = tables[0] if len(tables) == 1 else vstack(tables, join_type="exact",
-                                                       metadata_conflicts="silent")
-    if plan.top is not None:
-        table = table[:plan.top]
+        found.append(table)
+    table = found[0] if len(found) == 1 else vstack(found, join_type="exact",
+                                                     metadata_conflicts="silent")
+    if query.top is not None:
+        table = table[:query.top]
     if limit is not None and len(table) > limit:
         warnings.warn(f"Results truncated to {limit} rows (ROW_LIMIT). Set ROW_LIMIT to "
                       "None (or -1) to retrieve them all.", MaxResultsWarning, stacklevel=2)
         table = table[:limit]
-    return Selection(table, None, queries, maxrec)
+    table = tables.order_rows(table, product_ids=product_ids, order_by=plan.order_name,
+                              descending=query.descending, merged=len(queries) > 1)
+    schema = client.schema()
+    full = tables.describe(table, schema, query=queries, url=client.url, maxrec=maxrec)
+    # describe() renamed the service's size column; the plan knows it by the service's name.
+    output = [tables.SIZE_COLUMN if name == schema.size_column else name
+              for name in plan.output]
+    return Selection(full[output] if output else full, None, queries, maxrec, full)
 
 
-def run_categories(client, plan, *, product_ids=None, chunk_size=None, refinements=()):
+def run_categories(client, plan, *, product_ids=None, chunk_size=None):
     """Run a per-category summary plan (`~astroquery_eso_ancillary.adql.plan_category_query`).
 
     Groups are refined on the client, then merged over chunks: one row per
     ``eso_category`` with ``n_files`` and the total ``access_estsize`` (kB),
-    most frequent first.
+    most frequent first, described as every result is.
 
     Examples
     --------
     >>> schema = TapClient(Eso).schema()  # doctest: +SKIP
     >>> plan = adql.plan_category_query(schema.product_files, schema.obscore,
     ...                                 size_column=schema.size_column)  # doctest: +SKIP
-    >>> run_categories(TapClient(Eso), plan.query).table  # doctest: +SKIP
+    >>> run_categories(TapClient(Eso), plan).table  # doctest: +SKIP
     """
+    size = tables.SIZE_COLUMN
     totals, queries = {}, []
     for ids in _chunks(product_ids, chunk_size):
-        query = plan.render(ids)
+        query = plan.query.render(ids)
         result = client.run(query, maxrec=_compat.max_row_limit())
         if result.overflow:
             _warn_service_limit(len(result.table))
         queries.append(query)
-        table = _refined(result.table, refinements)
-        has_size = SIZE_COLUMN in table.colnames
+        table = tables.refine(result.table, plan.refinements)
+        has_size = size in table.colnames
         for row in table:
-            n, size = totals.get(_text(row["eso_category"]), (0, 0))
-            extra = row[SIZE_COLUMN] if has_size else 0
-            extra = 0 if _text(extra) == "" else int(extra)
-            totals[_text(row["eso_category"])] = (n + int(row["n_files"]), size + extra)
+            category = tables.text(row["eso_category"])
+            n, total = totals.get(category, (0, 0))
+            extra = int(row[size]) if has_size and tables.text(row[size]) else 0
+            totals[category] = (n + int(row["n_files"]), total + extra)
     ordered = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))
-    table = Table(rows=[(c, n, size) for c, (n, size) in ordered] or None,
-                  names=("eso_category", "n_files", SIZE_COLUMN),
-                  dtype=(str, "i8", "i8"))
+    table = Table(rows=[(c, n, total) for c, (n, total) in ordered] or None,
+                  names=("eso_category", "n_files", size), dtype=(str, "i8", "i8"))
     table["n_files"].description = "Number of files"
-    table[SIZE_COLUMN].description = "Total estimated size of the files"
+    table[size].description = "Total estimated size of the files"
+    table = tables.describe(table, client.schema(), query=queries, url=client.url,
+                            maxrec=_compat.max_row_limit())
     return Selection(table, None, queries, _compat.max_row_limit())
-
-
-def schema_help(schema):
-    """A text listing the columns usable in ``columns``/``column_filters``/``obscore_filters``.
-
-    Examples
-    --------
-    >>> print(schema_help(TapClient(Eso).schema()))  # doctest: +SKIP
-    """
-    lines = []
-    for title, columns in ((f"{adql.PRODUCT_FILES} (columns, column_filters, order_by)",
-                            schema.product_files),
-                           (f"{adql.OBSCORE} (obscore_filters; columns/order_by when not in "
-                            f"{adql.PRODUCT_FILES})", schema.obscore)):
-        lines.append(f"Columns of {title}:")
-        width = max((len(n) for n in columns), default=4)
-        for name, info in columns.items():
-            shown = SIZE_COLUMN if name == schema.size_column else name
-            unit = "kB" if shown == SIZE_COLUMN and columns is schema.product_files \
-                else info.unit
-            lines.append(f"  {shown:<{width}}  {info.datatype:<8} {unit or '':<7} "
-                         f"{info.description}".rstrip())
-        lines.append("")
-    return "\n".join(lines)
-
-
-def order_rows(table, *, product_ids=None, order_by=None, descending=True, merged=False):
-    """Drop repeated files and put rows in the documented order.
-
-    With ``order_by``, the service's order is kept (re-sorted stably when
-    several chunks were merged). Otherwise rows are grouped by product, in
-    the order of ``product_ids`` when given (else by product id), the
-    science file first, then by ``archive_id``.
-
-    Examples
-    --------
-    >>> t = Table({"product_id": ["B", "A", "B", "B"], "archive_id": ["B.2", "A", "B", "B.2"]})
-    >>> texts(order_rows(t, product_ids=["B", "A"]), "archive_id")
-    ['B', 'B.2', 'A']
-    """
-    if len(table) == 0:
-        return table
-    archive_ids = texts(table, "archive_id")
-    seen, keep = set(), []
-    for i in range(len(table)):
-        if archive_ids[i] not in seen:
-            seen.add(archive_ids[i])
-            keep.append(i)
-    if order_by:
-        if merged:
-            values = table[order_by].tolist()
-            keep.sort(key=lambda i: _sort_key(values[i]), reverse=descending)
-        return table[keep]
-    products = texts(table, "product_id")
-    position = {pid: n for n, pid in enumerate(product_ids or ())}
-    keep.sort(key=lambda i: (position.get(products[i], len(position)), products[i],
-                             archive_ids[i] != products[i], archive_ids[i]))
-    return table[keep]
-
-
-def _sort_key(value):
-    if value is None or getattr(value, "mask", False) is True or _text(value) == "":
-        return (0, "")
-    if isinstance(value, (bytes, str)):
-        return (1, _text(value))
-    return (1, value)
-
-
-def describe(table, schema, *, query, url, maxrec=None):
-    """Name the size column ``access_estsize`` (kB), copy units and descriptions
-    from TAP_SCHEMA and record the query in ``table.meta``.
-
-    Examples
-    --------
-    >>> client = TapClient(Eso)  # doctest: +SKIP
-    >>> describe(client.run(query).table, client.schema(), query=query,
-    ...          url=client.url).meta["query"]  # doctest: +SKIP
-    """
-    size = schema.size_column
-    if size and size != SIZE_COLUMN and size in table.colnames:
-        table.rename_column(size, SIZE_COLUMN)
-    infos = {**schema.obscore, **schema.product_files}
-    for name in table.colnames:
-        info = infos.get(size if name == SIZE_COLUMN and size else name)
-        column = table[name]
-        if info is not None and info.description:
-            column.description = info.description
-        if info is not None and info.unit:
-            unit = u.Unit(info.unit, parse_strict="silent")
-            if not isinstance(unit, u.UnrecognizedUnit):
-                column.unit = unit
-        if name == SIZE_COLUMN:
-            column.unit = u.kB
-    table.meta.clear()
-    table.meta["query"] = query[0] if isinstance(query, list) and len(query) == 1 else query
-    table.meta["url"] = url
-    table.meta["time"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
-        timespec="seconds")
-    if maxrec is not None:
-        table.meta["maxrec"] = maxrec
-    return table

@@ -1,11 +1,10 @@
-"""Pure ADQL building: quoting, ids, patterns, column_filters, cones, plans."""
+"""Pure ADQL building: quoting, patterns, column_filters, cones, plans."""
 import re
 
 import astropy.units as u
 import numpy as np
 import pytest
 from astropy.coordinates import Angle
-from astropy.table import Column, Table
 
 from astroquery_eso_ancillary import adql
 
@@ -51,51 +50,6 @@ def test_number_rendering():
         adql.number(True)
     with pytest.raises(TypeError):
         adql.number("3")
-
-
-@pytest.mark.parametrize("good", [EX1, "ADP.2013-06-20T17:15:42.690", "MUSE.2024-03-07T08:09:46",
-                                  "ADP.2016-06-01T14:07:30.1"])
-def test_product_id_shape_accepts(good):
-    assert adql.check_product_id(good) == good
-
-
-@pytest.mark.parametrize("bad", [INJECTION, "adp.2024-03-19T05:58:04.407", "ADP.2024-03-19",
-                                 EX1 + "1", EX1 + "'", "ADP 2024-03-19T05:58:04.407", ""])
-def test_product_id_shape_refuses_and_names_the_id(bad):
-    with pytest.raises(ValueError) as info:
-        adql.check_product_id(bad)
-    assert repr(bad) in str(info.value)
-    assert adql.ID_SHAPE in str(info.value)
-
-
-def test_as_product_ids_forms_order_and_duplicates():
-    ids = [EX2, EX1, EX2]
-    assert adql.as_product_ids(ids) == [EX2, EX1]
-    assert adql.as_product_ids(EX1) == [EX1]
-    assert adql.as_product_ids(Column(ids)) == [EX2, EX1]
-    assert adql.as_product_ids(np.array(ids)) == [EX2, EX1]
-    assert adql.as_product_ids(Table({"dp_id": ids})) == [EX2, EX1]
-    assert adql.as_product_ids(Table({"product_id": ids, "x": [1, 2, 3]})) == [EX2, EX1]
-    assert adql.as_product_ids([EX1.encode()]) == [EX1]
-
-
-def test_as_product_ids_errors():
-    with pytest.raises(ValueError, match="x' OR"):
-        adql.as_product_ids([EX1, INJECTION])
-    with pytest.raises(ValueError, match="column named"):
-        adql.as_product_ids(Table({"name": [EX1]}))
-    with pytest.raises(ValueError, match="empty"):
-        adql.as_product_ids([])
-    with pytest.raises(ValueError):
-        adql.as_product_ids(None)
-    with pytest.raises(TypeError):
-        adql.as_product_ids(42)
-    with pytest.raises(ValueError, match="masked"):
-        adql.as_product_ids(Table({"dp_id": np.ma.MaskedArray([EX1, EX2],
-                                                               mask=[False, True])}))
-    many = [f"bad{i}" for i in range(8)]
-    with pytest.raises(ValueError, match=r"\(8\).*\.\.\."):
-        adql.as_product_ids(many)
 
 
 def test_identifier_checks_and_hints():

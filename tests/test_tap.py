@@ -5,7 +5,7 @@ import pytest
 import requests
 from astropy.table import Table
 
-from astroquery_eso_ancillary import EsoQueryError, EsoServiceError, conf, tap
+from astroquery_eso_ancillary import EsoQueryError, EsoServiceError, conf, tables, tap, transport
 from astroquery_eso_ancillary.adql import FileQuery
 from astroquery_eso_ancillary.emulator import Faults
 from astroquery_eso_ancillary.exceptions import LoginError
@@ -179,7 +179,7 @@ def test_send_with_retries_counts_connection_errors(fast_retries):
         raise requests.ConnectionError("http://secret@example.invalid/?token=abc")
 
     with pytest.raises(EsoServiceError) as info:
-        tap.send_with_retries(send, "http://example.invalid/tap")
+        transport.send_with_retries(send, "http://example.invalid/tap")
     assert len(calls) == conf.max_retries + 1
     assert "token" not in str(info.value) and "secret" not in str(info.value)
 
@@ -209,7 +209,7 @@ def test_selection_queries_and_describe(eso_archive):
     assert isinstance(queries, list) and len(queries) == 2
     client = tap.TapClient(eso_archive.eso)
     table = client.run(queries[0]).table
-    table = tap.describe(table, client.schema(), query=queries[:1], url=client.url)
+    table = tables.describe(table, client.schema(), query=queries[:1], url=client.url)
     assert table.meta["query"] == queries[0]
     assert table.meta["url"] == eso_archive.tap_url
     assert str(table["access_estsize"].unit) == "kbyte"
