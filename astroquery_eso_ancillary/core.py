@@ -194,7 +194,18 @@ class EsoClass(_compat.UpstreamEsoClass):
             return None
         if info.expired():
             raise LoginError("Your ESO login has expired; call Eso.login() again.")
-        return transport.Credentials(info.token, self.trusted_origins())
+        return transport.Credentials(info.token, self.trusted_origins(),
+                                     expires=info.expiration_time,
+                                     renew=lambda: self._renew_login(info.username))
+
+    def _renew_login(self, username):
+        # For long runs: log in again with the password astroquery's login stored in the
+        # keyring (the old login stays in use when that fails). None: cannot renew.
+        password = _compat.stored_password(username)
+        if not password or not _compat.authenticate(self, username, password):
+            return None
+        info = _compat.auth_info(self)
+        return info.token, info.expiration_time
 
     # -- queries (adql.py builds the ADQL, tap.py runs it) ------------------------------
 
@@ -447,7 +458,7 @@ class EsoClass(_compat.UpstreamEsoClass):
     def download_ancillary(self, files, *, destination=None, categories=None,
                            overwrite=False, continuation=True, max_workers=None,
                            executor=None, unzip=False, progress=True, authenticated=None,
-                           timeout=None, max_retries=None):
+                           timeout=None, max_retries=None, verify=False):
         """
         Download files in parallel, resumably, and return a manifest of what happened.
 
@@ -493,6 +504,11 @@ class EsoClass(_compat.UpstreamEsoClass):
         max_retries : int, optional
             Retries per file after a connection error, short body, 429 or
             5xx (each resumes); default ``conf.max_retries``.
+        verify : bool, optional
+            Also verify the ``CHECKSUM`` and ``DATASUM`` keywords of FITS files
+            (ESO Phase 3 products carry them) with astropy; a file that fails
+            is an error row, its bytes kept aside as ``<archive_id>.rejected``.
+            FITS files are always checked to be whole 2880-byte blocks.
 
         Returns
         -------
@@ -526,7 +542,7 @@ class EsoClass(_compat.UpstreamEsoClass):
                                continuation=continuation, max_workers=max_workers,
                                executor=executor, unzip=unzip, progress=progress,
                                authenticated=authenticated, timeout=timeout,
-                               max_retries=max_retries)
+                               max_retries=max_retries, verify=verify)
         credentials = self._download_credentials(authenticated)
         if categories is not None:
             if isinstance(files, Row):
@@ -540,15 +556,20 @@ class EsoClass(_compat.UpstreamEsoClass):
             str(folder), overwrite=bool(overwrite), continuation=bool(continuation),
             unzip=bool(unzip), timeout=float(timeout or self.timeout),
             retry=transport.RetryPolicy.from_conf(retries=max_retries),
-            credentials=credentials)
+            credentials=credentials, verify=bool(verify))
         jobs = download.make_jobs(files, download_url=self.DOWNLOAD_URL, options=options)
         download.prepare_destination(folder)
         if jobs:
             log.info(f"Downloading {len(jobs)} files to {folder} ...")
-        rows = download.download_files(
-            jobs, executor=executor, max_workers=max_workers or conf.download_workers,
-            progress=download.progress_enabled(progress),
-            expected_bytes=download.estimate_bytes(job.estsize_kb for job in jobs))
+        try:
+            rows = download.download_files(
+                jobs, executor=executor, max_workers=max_workers or conf.download_workers,
+                progress=download.progress_enabled(progress),
+                expected_bytes=download.estimate_bytes(job.estsize_kb for job in jobs))
+        except download.DownloadInterrupted as stop:
+            stop.manifest = download.manifest_table(stop.rows)
+            download.summarize(stop.rows)
+            raise
         download.summarize(rows)
         return download.manifest_table(rows)
 
