@@ -7,8 +7,11 @@ the modules that do the work (`~astroquery_eso_ancillary.adql`,
 `~astroquery_eso_ancillary.tap`, `~astroquery_eso_ancillary.download`,
 `~astroquery_eso_ancillary.datalink`).
 """
+import contextlib
+import logging
 import os
 import warnings
+from urllib.parse import quote, quote_plus
 
 import requests
 from astroquery import log
@@ -18,6 +21,33 @@ from . import _compat, adql, conf, tap
 from .exceptions import LoginError
 
 __all__ = ["Eso", "EsoClass"]
+
+
+class _DropSecret(logging.Filter):
+    """Drops log records that would show a secret (urllib3 logs every URL at DEBUG)."""
+
+    def __init__(self, secret):
+        super().__init__()
+        self._forms = {secret, quote(secret, safe=""), quote_plus(secret)} - {""}
+
+    def filter(self, record):
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        return not any(form in text for form in self._forms)
+
+
+@contextlib.contextmanager
+def _secret_kept_out_of_logs(secret):
+    # ESO's token endpoint takes the password in the query string of a GET.
+    logger = logging.getLogger("urllib3.connectionpool")
+    guard = _DropSecret(secret)
+    logger.addFilter(guard)
+    try:
+        yield
+    finally:
+        logger.removeFilter(guard)
 
 #: Where each endpoint lives below an archive's base URL.
 ENDPOINT_PATHS = {
@@ -148,7 +178,9 @@ class EsoClass(_compat.UpstreamEsoClass):
             try:
                 response = session.post(self.AUTH_URL, data=payload, timeout=self.timeout)
                 if response.status_code in (404, 405):
-                    response = session.get(self.AUTH_URL, params=payload, timeout=self.timeout)
+                    with _secret_kept_out_of_logs(password):
+                        response = session.get(self.AUTH_URL, params=payload,
+                                               timeout=self.timeout)
             except requests.RequestException as exc:
                 # The exception text may carry the URL; say only what failed.
                 raise LoginError(f"Could not reach the ESO token service at {self.AUTH_URL} "

@@ -447,6 +447,24 @@ class ArchiveEmulator:
             raise KeyError(f"unknown archive_id {archive_id!r}")
         return content.served_bytes(info["layout"], compression=info["compression"])
 
+    def file_stream(self, archive_id, start=0, *, end=None):
+        """Iterate over the bytes served for ``archive_id`` (``[start, end)``), piece by
+        piece: for checking huge files without holding them in memory.
+
+        Examples
+        --------
+        >>> with ArchiveEmulator(products=10) as emu:
+        ...     b"".join(emu.file_stream("ADP.2024-03-19T05:58:04.410", 1, end=4))
+        b'PNG'
+        """
+        info = self._file_info(archive_id)
+        if info is None:
+            raise KeyError(f"unknown archive_id {archive_id!r}")
+        if info["compression"]:
+            data = content.served_bytes(info["layout"], compression=info["compression"])
+            return iter((data[start:end],))
+        return info["layout"].chunks(start, end)
+
     def plain_bytes(self, archive_id):
         """The file's content before compression (what ``.gz``/``.Z`` files unpack to).
 
