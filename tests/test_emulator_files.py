@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 
+import keyring
 import pytest
 import requests
 
@@ -267,8 +268,6 @@ def test_token_endpoint_takes_post_only_when_asked(eso_archive, eso_archive_fact
 
 def test_client_login_works_against_a_get_only_token_service(eso_archive, monkeypatch):
     # The client tries POST first; ESO's documented transport is GET.
-    import keyring
-
     emu = eso_archive
     monkeypatch.setattr(keyring, "get_password", lambda service, name: "wonderland")
     emu.eso.login(username="alice")

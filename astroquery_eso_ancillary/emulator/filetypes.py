@@ -466,12 +466,13 @@ def _png_layout(archive_id, size):
 def _pdf_layout(archive_id, size, meta):
     title = str(meta.get("title") or f"Preview of {archive_id}")
     text = title.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    stream = f"BT /F1 14 Tf 50 760 Td ({text}) Tj ET\n".encode("latin-1", "replace")
+    stream = f"BT /F1 14 Tf 50 760 Td ({text}) Tj ET".encode("latin-1", "replace")
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
                b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"endstream",
+               # The end-of-line before "endstream" is not part of the stream's length.
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
                b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     head = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
