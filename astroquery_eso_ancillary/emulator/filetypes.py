@@ -15,6 +15,7 @@ unchanged, so the sum of a huge data unit is one multiplication.
 import functools
 import hashlib
 import random
+import re
 import struct
 import tarfile
 import zlib
@@ -307,12 +308,14 @@ def fits_size(target):
     return max(2 * FITS_BLOCK, target - target % FITS_BLOCK)
 
 
-def _date_of(archive_id):
+_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,3})?")
+_NO_DATE = "2020-01-01T00:00:00.000"
+
+
+def _date_of(text):
     # ESO ids carry the ingestion (archive) time: ADP.2024-03-19T05:58:04.407.
-    _, _, stamp = archive_id.partition(".")
-    if len(stamp) >= 19 and stamp[4] == "-" and stamp[10] == "T":
-        return stamp[:23]
-    return "2020-01-01T00:00:00.000"
+    match = _STAMP.search(str(text or ""))
+    return match.group(0) if match else _NO_DATE
 
 
 def _mjd(date):
@@ -328,7 +331,7 @@ def _fits_cards(archive_id, meta, naxis2, *, patched):
     instrument = str(meta.get("instrument") or "UNKNOWN").upper()
     raw = bool(meta.get("raw"))
     date = _date_of(archive_id)
-    date_obs = str(meta.get("date_obs") or date)
+    date_obs = _date_of(meta.get("date_obs") or date)
     cards = [_card("SIMPLE", True, "conforms to FITS standard"),
              _card("BITPIX", 16, "16-bit signed integers"),
              _card("NAXIS", 2, "number of data axes"),
@@ -378,13 +381,15 @@ def _fits_cards(archive_id, meta, naxis2, *, patched):
 
 @functools.lru_cache(maxsize=64)
 def _tile(archive_id):
+    # Integer noise around a sky level, and a bright source somewhere, so images of
+    # different files differ visibly. Integer arithmetic: this runs once per file served.
     rng = np.random.default_rng(_seed("fits-data", archive_id))
-    image = rng.normal(1000.0, 12.0, (_TILE_ROWS, _ROW_PIXELS))
-    # A bright source somewhere, so images of different files differ visibly.
-    cy, cx = rng.integers(0, _TILE_ROWS), rng.integers(100, _ROW_PIXELS - 100)
-    yy, xx = np.mgrid[0:_TILE_ROWS, 0:_ROW_PIXELS]
-    image += 8000.0 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 18.0)
-    return np.clip(image, -32768, 32767).astype(">i2").tobytes()
+    image = rng.integers(985, 1016, size=(_TILE_ROWS, _ROW_PIXELS), dtype=np.int32)
+    cy, cx = int(rng.integers(0, _TILE_ROWS)), int(rng.integers(100, _ROW_PIXELS - 100))
+    yy, xx = np.ogrid[0:_TILE_ROWS, cx - 12:cx + 13]
+    image[:, cx - 12:cx + 13] += (8000 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 18.0)
+                                  ).astype(np.int32)
+    return image.astype(">i2").tobytes()
 
 
 def _fits_layout(archive_id, size, meta, *, patched=False):
@@ -416,21 +421,21 @@ def _png_chunk(kind, data):
 
 
 @functools.lru_cache(maxsize=64)
-def _png_image(archive_id, width=192, height=128):
-    # A picture drawn from the id: a gradient in the id's colours and a few discs.
+def _png_image(archive_id, width=128, height=96):
+    # A picture drawn from the id: a gradient between two of its colours and a few discs.
     rng = np.random.default_rng(_seed("png", archive_id))
     c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
-    yy, xx = np.mgrid[0:height, 0:width]
-    t = (xx / (width - 1))[..., None]
-    image = (c0 * (1 - t) + c1 * t)
+    t = np.linspace(0.0, 1.0, width)[:, None]
+    row = (c0 * (1 - t) + c1 * t).astype(np.uint8)
+    image = np.repeat(row[None, :, :], height, axis=0)
+    yy, xx = np.ogrid[0:height, 0:width]
     for _ in range(4):
-        cy, cx, r = rng.integers(0, height), rng.integers(0, width), rng.integers(6, 30)
-        inside = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
-        image[inside] = rng.integers(0, 256, 3)
-    pixels = image.astype(np.uint8)
-    raw = b"".join(b"\x00" + pixels[y].tobytes() for y in range(height))
+        cy, cx, r = rng.integers(0, height), rng.integers(0, width), rng.integers(5, 24)
+        image[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = rng.integers(0, 256, 3)
+    # Each scanline starts with filter type 0 (none).
+    lines = np.concatenate([np.zeros((height, 1), np.uint8), image.reshape(height, -1)], axis=1)
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return _png_chunk(b"IHDR", ihdr), _png_chunk(b"IDAT", zlib.compress(raw, 9))
+    return _png_chunk(b"IHDR", ihdr), _png_chunk(b"IDAT", zlib.compress(lines.tobytes(), 6))
 
 
 _PAD_KEY = b"Comment\x00"
@@ -517,10 +522,9 @@ def _text_layout(archive_id, size, meta):
     head = (f"# {name}\n# archive file {archive_id}, product {meta.get('product_id') or '-'}\n"
             f"# ESO Science Archive emulator: a README/log as the pipeline writes it\n"
             ).encode()
-    lines = []
-    for k in range(600):
-        lines.append(f"{date[:19]} [ INFO] recipe step {k:04d}: value={rng.normal():+.6f} "
-                     f"frames={int(rng.integers(1, 99)):02d}\n")
+    values, frames = rng.normal(size=600).tolist(), rng.integers(1, 99, size=600).tolist()
+    lines = [f"{date[:19]} [ INFO] recipe step {k:04d}: value={v:+.6f} frames={n:02d}\n"
+             for k, (v, n) in enumerate(zip(values, frames, strict=True))]
     block = "".join(lines).encode("ascii")
     if size <= len(head):
         return Layout([head], kind="text")
