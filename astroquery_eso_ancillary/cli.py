@@ -23,6 +23,9 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
+# Only the option table (argparse); the emulator itself is imported when `serve` runs.
+from .emulator import options as emulator_options
+
 __all__ = ["main"]
 
 EXIT_OK = 0
@@ -259,13 +262,8 @@ def build_parser():
         description="Serve the local ESO archive emulator until interrupted. The first "
                     "line printed is its base URL (use it with --archive or "
                     "ESO_ARCHIVE_URL).")
-    cmd.add_argument("--port", type=int, default=0, help="port (default: a free one)")
-    cmd.add_argument("--host", default="127.0.0.1")
-    cmd.add_argument("--seed", type=int, default=42, help="seed of the generated archive")
-    cmd.add_argument("--products", type=int, default=None,
-                     help="number of generated products besides the reference ones")
-    cmd.add_argument("--user", action="append", metavar="NAME:PASSWORD",
-                     help="an account for the token service (repeatable)")
+    # The emulator's own options, so this and `python -m ...emulator` take the same ones.
+    emulator_options.add_arguments(cmd)
     cmd.add_argument("--debug", action="store_true", help="show tracebacks")
     cmd.set_defaults(handler=_cmd_serve, quiet=False, verbose=False)
 
@@ -659,28 +657,20 @@ def _cmd_serve(args):
     import signal
 
     _require_emulator()
-    from .emulator import ArchiveEmulator
-
-    users = {}
-    for item in args.user or ():
-        name, sep, password = item.partition(":")
-        if not sep or not name or not password:
-            raise UsageError(f"--user {item.split(':')[0]!r}...: expected NAME:PASSWORD")
-        users[name] = password
-    kwargs = {"seed": args.seed, "port": args.port, "host": args.host}
-    if args.products is not None:
-        kwargs["products"] = args.products
+    try:
+        emu = emulator_options.from_args(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
     def stop(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    with ArchiveEmulator(**kwargs) as emu:
-        for name, password in users.items():  # besides the emulator's own account
-            emu.add_user(name, password)
+    with emu:
         print(emu.url, flush=True)
-        _note(f"ESO archive emulator (seed {args.seed}) serving at {emu.url}; "
-              "Ctrl+C stops it.")
+        for line in emulator_options.describe(emu):
+            _note(line)
+        _note(f"ESO archive emulator (seed {emu.seed}) serving at {emu.url}; Ctrl+C stops it.")
         try:
             while True:
                 time.sleep(3600)

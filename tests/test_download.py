@@ -11,7 +11,6 @@ from astropy.table import Table
 from astroquery import log
 
 from astroquery_eso_ancillary import conf
-from astroquery_eso_ancillary.emulator import file_content
 from astroquery_eso_ancillary.exceptions import LoginError
 from astroquery_eso_ancillary.filenames import (
     contained_path,
@@ -371,7 +370,8 @@ def test_unzip_compress_z_file(eso_archive, dest):
     assert row["status"] == "downloaded"
     assert row["local_path"].endswith(".fits")
     with open(row["local_path"], "rb") as fh:
-        assert fh.read() == file_content(raw_id, info["plain_size"])
+        assert fh.read() == emu.plain_bytes(raw_id)
+    assert len(emu.plain_bytes(raw_id)) == info["plain_size"]
     assert os.listdir(dest) == [os.path.basename(row["local_path"])]
     # Without unzip the compressed bytes are kept as served.
     kept = emu.eso.download_ancillary(raw_id, destination=dest / "z", progress=False)
