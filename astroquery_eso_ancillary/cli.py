@@ -29,6 +29,7 @@ from .emulator import options as emulator_options
 __all__ = ["main"]
 
 EXIT_OK = 0
+EXIT_INTERRUPTED = 130  # as a shell reports a program stopped by Ctrl-C
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
@@ -618,14 +619,25 @@ def _cmd_download(args):
         kwargs["max_workers"] = args.workers
     if args.username:
         kwargs["authenticated"] = True
+    interrupted = False
     with contextlib.redirect_stdout(sys.stderr), _log_level(logging.INFO, when=progress):
-        manifest = eso.download_ancillary(files, **kwargs)
+        try:
+            manifest = eso.download_ancillary(files, **kwargs)
+        except download.DownloadInterrupted as stop:
+            manifest, interrupted = stop.manifest, True
 
     if args.output in (None, "-"):
         manifest_path = destination / "manifest.ecsv"
         write_table(manifest, manifest_path, "ecsv")
     else:
         manifest_path = Path(args.output)
+        if interrupted:  # --output names where the manifest goes; keep it there too
+            write_table(manifest, manifest_path, "ecsv")
+    if interrupted:
+        done = sum(1 for row in manifest if row["message"] != download.INTERRUPTED)
+        _note(f"Interrupted: {done} of {len(manifest)} files handled; manifest: "
+              f"{manifest_path}. Run the same command again to resume.")
+        return EXIT_INTERRUPTED
     show_table(manifest, args)
     counts = download.status_counts(manifest)
     summary = ", ".join(f"{count} {_STATUS_WORDS.get(status, status)}"

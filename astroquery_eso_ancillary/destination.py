@@ -5,16 +5,19 @@ A download folder: what is in it, and the files the download engine keeps there.
 `Destination` owns everything the engine writes besides the data itself:
 
 - part files (``<archive_id>.part``), opened without following symbolic links;
-- a record next to each part file (``<archive_id>.part.json``) of the server's
+
+and, in its own hidden folder ``.eso-ancillary/``:
+
+- a record for each part file (``<archive_id>.json``) of the server's
   validator (a strong ETag or Last-Modified) and URL, so that a part file is
   continued only when the server proves it holds the start of the same file
   (no extended attributes needed: it works on every file system);
 - per-file locks (``<archive_id>.lock``), waited for with a bound;
-- the name index (``.eso-ancillary-index.jsonl``): which archive id owns each
-  file name and its size, so two archive ids never end at one path, and a
-  re-run knows what is complete without asking the archive.
+- the name index (``index.jsonl``): which archive id owns each file name and
+  its size, so two archive ids never end at one path, and a re-run knows what
+  is complete without asking the archive.
 
-Names the engine keeps for itself (part, lock, record, index and
+Names the engine keeps for itself (that folder, part files and
 ``manifest.ecsv``) are never given to a data file.
 """
 import contextlib
@@ -31,13 +34,15 @@ try:  # POSIX only; elsewhere the per-file lock is skipped.
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["INDEX_NAME", "MANIFEST_NAME", "Destination", "LockTimeoutError", "is_reserved"]
+__all__ = ["ENGINE_DIR", "MANIFEST_NAME", "Destination", "LockTimeoutError", "is_reserved"]
 
-#: The name index of a download folder.
-INDEX_NAME = ".eso-ancillary-index.jsonl"
+#: The hidden folder of a download folder where the engine keeps its records.
+ENGINE_DIR = ".eso-ancillary"
+#: The name index, in `ENGINE_DIR`.
+INDEX_NAME = "index.jsonl"
 #: The manifest the command line writes into the download folder.
 MANIFEST_NAME = "manifest.ecsv"
-_SUFFIXES = (".part", ".lock", ".part.json", ".part.json.tmp", ".rejected")
+_SUFFIXES = (".part", ".rejected")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
@@ -54,7 +59,7 @@ def is_reserved(name):
     (True, True, False)
     """
     lower = name.lower()
-    return (lower in (INDEX_NAME, MANIFEST_NAME) or lower.endswith(_SUFFIXES))
+    return lower in (ENGINE_DIR, MANIFEST_NAME) or lower.endswith(_SUFFIXES)
 
 
 class Destination:
@@ -75,6 +80,7 @@ class Destination:
 
     def __init__(self, path):
         self.path = Path(path)
+        self.engine = self.path / ENGINE_DIR
         self._lock = threading.Lock()
         self._owners = {}     # name -> archive_id
         self._names = {}      # archive_id -> (name, size)
@@ -103,8 +109,16 @@ class Destination:
         """Where the bytes of ``archive_id`` go until complete."""
         return self.path / (self._stem(archive_id) + ".part")
 
+    def _engine_path(self, name):
+        # Created on first use; a symbolic link planted in its place is refused.
+        if not self.engine.is_dir() or self.engine.is_symlink():
+            if self.engine.is_symlink():
+                raise OSError(f"{self.engine} is a symbolic link; refused")
+            self.engine.mkdir(exist_ok=True)
+        return self.engine / name
+
     def _record_path(self, archive_id):
-        return self.path / (self._stem(archive_id) + ".part.json")
+        return self.engine / (self._stem(archive_id) + ".json")
 
     def final_path(self, name):
         """The path of a data file called ``name`` (inside the folder, not a reserved name).
@@ -164,7 +178,7 @@ class Destination:
 
     def save_validator(self, archive_id, *, url, validator):
         """Record what the server said identifies the file a part file begins."""
-        record = self._record_path(archive_id)
+        record = self._engine_path(self._stem(archive_id) + ".json")
         if not validator:
             record.unlink(missing_ok=True)
             return
@@ -198,7 +212,7 @@ class Destination:
         if fcntl is None:  # pragma: no cover - Windows
             yield
             return
-        path = self.path / (self._stem(archive_id) + ".lock")
+        path = self._engine_path(self._stem(archive_id) + ".lock")
         deadline = time.monotonic() + timeout
         while True:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
@@ -240,7 +254,7 @@ class Destination:
 
     def _load_index(self):
         # Append-only: read what other runs (or processes) added since the last look.
-        index = self.path / INDEX_NAME
+        index = self.engine / INDEX_NAME
         try:
             size = index.lstat().st_size
             if size < self._offset:  # the index was removed or rewritten: read it afresh
@@ -290,7 +304,7 @@ class Destination:
         line = json.dumps({"name": name, "archive_id": archive_id, "size": int(nbytes)}) + "\n"
         with self._lock:
             self._load_index()
-            fd = os.open(self.path / INDEX_NAME,
+            fd = os.open(self._engine_path(INDEX_NAME),
                          os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW, 0o644)
             try:
                 os.write(fd, line.encode("utf-8"))  # one write: appends do not interleave

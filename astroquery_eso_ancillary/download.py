@@ -414,12 +414,12 @@ def _attempt(job, dest, progress):
         name, extension = _file_name(job, response)
         try:
             name = _claimable(dest, job, name, extension)
+            if (dest.path / name).is_symlink():
+                raise _FailError(f"{name} in the destination is a symbolic link; it is not "
+                                 "followed or replaced.", status=status)
             final = dest.final_path(name)
         except ValueError as exc:
             raise _FailError(str(exc), status=status) from None
-        if final.is_symlink():
-            raise _FailError(f"{final.name} in the destination is a symbolic link; it is not "
-                             "followed or replaced.", status=status)
         ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if ctype in ("text/html", "application/xhtml+xml") \
                 and not name.lower().endswith((".html", ".htm")):
@@ -497,12 +497,13 @@ def _attempt(job, dest, progress):
     if total is not None and received != total:
         raise _RetryError(f"Received {received} bytes where {total} were announced.",
                           status=status)
-    if total is None:
-        floor = _size_cap(job) and float(job.estsize_kb) * 1024 / 2
-        if floor and received < floor - 65536:
-            raise _RetryError(f"The connection ended after {received} bytes with no length "
-                              f"announced, and the archive estimates {job.estsize_kb} kB: the "
-                              "file may be cut short.", status=status)
+    floor = _size_cap(job) and float(job.estsize_kb) * 1024 / 2
+    if total is None and floor and received < floor - 65536:
+        # No length announced and far below the archive's estimate: the connection
+        # most likely ended early.
+        raise _RetryError(f"The connection ended after {received} bytes with no length "
+                          f"announced, for a file the archive estimates at {job.estsize_kb} "
+                          "kB: the file seems cut short.", status=status)
     problem = _fits_problem(dest.part_path(job.archive_id), name, verify=options.verify)
     if problem:
         kept = dest.set_aside(job.archive_id)

@@ -41,6 +41,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Longest wait between two attempts, whatever ``Retry-After`` asks.
 MAX_WAIT = 300.0
 
+#: Most bytes a TAP or DataLink answer may inflate to (gzip or deflate transfer).
+MAX_ANSWER_BYTES = 4 << 30
+
 
 def user_agent():
     """The User-Agent of every request this package sends.
@@ -397,12 +400,13 @@ class QuerySession(requests.Session):
         self._timeout = timeout
         self._credentials = credentials
         self._policy = policy
+        self.max_answer_bytes = MAX_ANSWER_BYTES
         self.headers["User-Agent"] = user_agent()
 
     def request(self, method, url, **kwargs):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
-        kwargs["stream"] = False
+        kwargs["stream"] = True  # read below, with a cap on what it inflates to
         # Decided per request: pyvo sends job requests to whatever URL the service
         # names, and only the archive's own origins may see the token.
         headers = request_headers(url, self._credentials)
@@ -410,11 +414,28 @@ class QuerySession(requests.Session):
         kwargs["headers"] = headers
 
         def send():
-            return check_complete(requests.Session.request(self, method, url, **kwargs))
+            response = requests.Session.request(self, method, url, **kwargs)
+            try:
+                response._content = _read_capped(response, self.max_answer_bytes, url)
+            finally:
+                response.close()
+            return check_complete(response)
 
         response = send_with_retries(send, url, policy=self._policy)
         response.raw = _ReadBody(response.content)
         return response
+
+
+def _read_capped(response, limit, url):
+    """The whole (decoded) body, refusing to inflate past ``limit`` bytes."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise EsoServiceError(f"The answer of {url} inflates to more than {limit} bytes "
+                                  "(a decompression bomb?); stopped.")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class _ReadBody(io.BytesIO):

@@ -22,6 +22,8 @@ import os
 import tempfile
 import time
 
+from bench_download import whole_fits_blocks
+
 from astroquery_eso_ancillary import Eso
 from astroquery_eso_ancillary.emulator import ArchiveEmulator, Faults
 
@@ -67,6 +69,7 @@ def bench_resume(*, mb=1024, quiet=True):
     emu = ArchiveEmulator(products=20, max_file_bytes=size).start()
     try:
         aid = public_plain_file(emu)
+        size = whole_fits_blocks(size)
         emu.file_sizes[aid] = size
         eso = Eso(archive_url=emu.url)
         with tempfile.TemporaryDirectory() as folder:

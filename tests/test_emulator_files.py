@@ -267,10 +267,10 @@ def test_token_endpoint_takes_post_only_when_asked(eso_archive, eso_archive_fact
 
 
 def test_client_login_works_against_a_get_only_token_service(eso_archive, monkeypatch):
-    # The client tries POST first; ESO's documented transport is GET.
+    # The client uses ESO's documented transport, GET, and nothing else.
     emu = eso_archive
     monkeypatch.setattr(keyring, "get_password", lambda service, name: "wonderland")
     emu.eso.login(username="alice")
     assert emu.eso.authenticated()
     assert [(r.method, r.status) for r in emu.requests if r.path == "/sso/oidc/token"] == [
-        ("POST", 405), ("GET", 200)]
+        ("GET", 200)]
