@@ -268,7 +268,7 @@ def _product_rows(emu, product_id, product, files):
                      "description": "Cut out a region of this product (SODA)",
                      "content_type": "application/fits"})
     for raw_id in progenitors(product_id, product, files):
-        info = emu.file_info(raw_id)
+        info = emu.file_info(raw_id, progenitor_of=product_id)
         rows.append({"ID": ident, "access_url": emu.download_url + raw_id,
                      "semantics": "#progenitor", "description": "Raw file used to make "
                      "this product", "content_type": info["content_type"],
@@ -327,7 +327,7 @@ def _rows_for(emu, ident):
         return [dict(_file_row(emu, row, "#this", "This file"), ID=ident)]
     info = emu.file_info(key)
     if info is not None:  # a raw progenitor
-        return _raw_rows(emu, ident, key, info, emu._raw_files().get(key))
+        return _raw_rows(emu, ident, key, info, emu.raw_product(key))
     return [_error_row(ident, f"NotFoundFault: {key} is not a known ESO archive identifier")]
 
 
