@@ -163,6 +163,56 @@ def lzw_compress(data, *, maxbits=16):
         return bytes(out)
     limit = 1 << maxbits
     table = {}
+    get = table.get
+    append = out.append
+    next_code = 257
+    n_bits = 9
+    acc = nacc = 0          # bit accumulator (LSB first)
+    epoch_bits = 0          # bits written at the current width
+    # The decoder lags one table entry behind: the width grows once it would read codes
+    # past 2**n_bits - 1, i.e. when this many codes have been written.
+    grow_at = (1 << n_bits) - 256
+    written = 0             # codes written so far
+    prefix = data[0]
+    # The emit step is written out twice (loop and end) rather than called: this runs
+    # once per input byte and a call per code costs half the time.
+    for byte in data[1:]:
+        key = (prefix << 8) | byte
+        code = get(key)
+        if code is not None:
+            prefix = code
+            continue
+        if written >= grow_at:
+            nacc += (-epoch_bits) % (n_bits * 8)  # pad to a whole group of eight codes
+            epoch_bits = 0
+            n_bits += 1
+            grow_at = (1 << n_bits) - 256 if n_bits < maxbits else 1 << 62
+        acc |= prefix << nacc
+        nacc += n_bits
+        epoch_bits += n_bits
+        written += 1
+        while nacc >= 8:
+            append(acc & 0xFF)
+            acc >>= 8
+            nacc -= 8
+        if next_code < limit:
+            table[key] = next_code
+            next_code += 1
+        prefix = byte
+    if written >= grow_at:
+        nacc += (-epoch_bits) % (n_bits * 8)
+        n_bits += 1
+    acc |= prefix << nacc
+    nacc += n_bits
+    while nacc >= 8:
+        append(acc & 0xFF)
+        acc >>= 8
+        nacc -= 8
+    if nacc:
+        append(acc & 0xFF)
+    return bytes(out)
+    limit = 1 << maxbits
+    table = {}
     next_code = 257
     n_bits = 9
     max_code = (1 << n_bits) - 1

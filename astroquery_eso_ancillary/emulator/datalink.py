@@ -172,15 +172,20 @@ def extra_target(archive, kind, name):
         product = archive.product(name)
         if product is None and name not in archive.obsolete:
             return None
-        if preview_is_pdf(product):
-            return f"{name}_preview.pdf", "application/pdf", "PDF", PREVIEW_BYTES
-        return f"{name}_preview.png", "image/png", "PNG", PREVIEW_BYTES
+        return _extra_spec(kind, name, product)
     if kind == "documentation":
         if name not in archive.collections:
             return None
-        return (f"{name}_release_description.pdf", "application/pdf", "PDF",
-                DOCUMENT_BYTES)
+        return _extra_spec(kind, name, None)
     return None
+
+
+def _extra_spec(kind, name, product):
+    if kind == "previews":
+        if preview_is_pdf(product):
+            return f"{name}_preview.pdf", "application/pdf", "PDF", PREVIEW_BYTES
+        return f"{name}_preview.png", "image/png", "PNG", PREVIEW_BYTES
+    return f"{name}_release_description.pdf", "application/pdf", "PDF", DOCUMENT_BYTES
 
 
 def extra_body(raw_ids, kind, name):
@@ -236,8 +241,9 @@ def _file_row(emu, row, semantics, description):
             "eso_category": row.get("eso_category") or ""}
 
 
-def _extra_row(emu, ident, kind, name, semantics, description):
-    filename, ctype, extension, size = extra_target(emu.archive, kind, name)
+def _extra_row(emu, ident, kind, name, semantics, description, *, product=None):
+    # The target exists (it is named from the product itself): no lookup needed.
+    filename, ctype, extension, size = _extra_spec(kind, name, product)
     length = content.file_layout(f"{kind}:{name}", extension, size).size
     return {"ID": ident, "access_url": f"{emu.url}/{kind}/{name}", "semantics": semantics,
             "description": description, "content_type": ctype, "content_length": length,
@@ -256,13 +262,13 @@ def _product_rows(emu, product_id, product, files):
     ident = ID_PREFIX + product_id
     rows.append(_extra_row(emu, ident, "previews", product_id, "#preview",
                            "PDF preview of the requested file" if preview_is_pdf(product)
-                           else "Preview image of the requested file"))
+                           else "Preview image of the requested file", product=product))
     if product and product.get("dataproduct_type") in ("image", "cube"):
         rows.append({"ID": ident, "service_def": SODA_ID, "semantics": "#cutout",
                      "description": "Cut out a region of this product (SODA)",
                      "content_type": "application/fits"})
     for raw_id in progenitors(product_id, product, files):
-        info = emu.file_info(raw_id)
+        info = emu.file_info(raw_id, progenitor_of=product_id)
         rows.append({"ID": ident, "access_url": emu.download_url + raw_id,
                      "semantics": "#progenitor", "description": "Raw file used to make "
                      "this product", "content_type": info["content_type"],
@@ -321,7 +327,7 @@ def _rows_for(emu, ident):
         return [dict(_file_row(emu, row, "#this", "This file"), ID=ident)]
     info = emu.file_info(key)
     if info is not None:  # a raw progenitor
-        return _raw_rows(emu, ident, key, info, emu._raw_files().get(key))
+        return _raw_rows(emu, ident, key, info, emu.raw_product(key))
     return [_error_row(ident, f"NotFoundFault: {key} is not a known ESO archive identifier")]
 
 

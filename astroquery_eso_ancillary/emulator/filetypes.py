@@ -442,6 +442,12 @@ _PAD_KEY = b"Comment\x00"
 _PAD_TEXT = (b"ESO archive emulator: padding to the size the archive announces. " * 1100)
 
 
+@functools.lru_cache(maxsize=4)
+def _png_pad_chunk(total):
+    # The same padding chunk for every file: one copy in memory, one CRC.
+    return _png_chunk(b"tEXt", _PAD_KEY + _PAD_TEXT[:total - 12 - len(_PAD_KEY)])
+
+
 def _png_layout(archive_id, size):
     ihdr, idat = _png_image(archive_id)
     head = b"\x89PNG\r\n\x1a\n" + ihdr
@@ -458,8 +464,7 @@ def _png_layout(archive_id, size):
         title += b" " * slack  # too little room for a chunk of its own
     parts = [head, _png_chunk(b"tEXt", title), idat]
     if count:
-        parts.append(("repeat", _png_chunk(b"tEXt", _PAD_KEY + _PAD_TEXT[:full - empty]),
-                      count))
+        parts.append(("repeat", _png_pad_chunk(full), count))
     if last:
         parts.append(_png_chunk(b"tEXt", _PAD_KEY + _PAD_TEXT[:last - empty]))
     parts.append(iend)
@@ -561,7 +566,8 @@ def _tar_layout(archive_id, size, meta):
 
 # ------------------------------------------------------------------------------ entry
 
-@functools.lru_cache(maxsize=2048)
+# Layouts hold a file's seeded tile or block (up to 64 KiB): a few hundred at most.
+@functools.lru_cache(maxsize=256)
 def _cached_layout(archive_id, kind, size, meta_items, patched):
     meta = dict(meta_items)
     if kind == "fits":

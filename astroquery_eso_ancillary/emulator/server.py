@@ -128,6 +128,7 @@ class ArchiveEmulator:
         self._queries = []
         self._raw_lock = threading.Lock()
         self._raw_index = None
+        self._raw_seen = set()  # raw ids DataLink named for a product (no full index needed)
         self._server = None
         self._thread = None
         self.archive = None
@@ -313,11 +314,29 @@ class ArchiveEmulator:
     # -- files -----------------------------------------------------------------------
 
     def _raw_files(self):
-        # Progenitor (raw) files named in DataLink; built on first use only.
+        # Progenitor (raw) files named in DataLink; built on first use only (it reads every
+        # product: seconds for a full-scale archive).
         with self._raw_lock:
             if self._raw_index is None:
                 self._raw_index = datalink.raw_index(self.archive)
             return self._raw_index
+
+    def _is_raw(self, archive_id):
+        with self._raw_lock:
+            if archive_id in self._raw_seen:
+                return True
+        return archive_id in self._raw_files()
+
+    def raw_product(self, raw_id):
+        """The product DataLink first names as made from the raw file ``raw_id``, or None.
+
+        Examples
+        --------
+        >>> with ArchiveEmulator(products=5) as emu:
+        ...     emu.raw_product("MUSE.2024-03-07T08:09:46.977")
+        'ADP.2024-03-19T05:58:04.407'
+        """
+        return self._raw_files().get(raw_id)
 
     def accounts(self):
         """``{username: password}`` of the accounts the emulator accepts now.
@@ -384,7 +403,7 @@ class ArchiveEmulator:
                 "origfile": row.get("original_filename"), "product_id": row.get("product_id"),
                 "prog_id": product.get("proposal_id"), "obstech": product.get("obstech")}
 
-    def file_info(self, archive_id):
+    def file_info(self, archive_id, *, progenitor_of=None):
         """How a file is served: dict with size, plain_size, name, content_type, kind,
         compression (None, "gzip" or "compress"), proprietary and patched; None for an
         unknown id.
@@ -393,12 +412,22 @@ class ArchiveEmulator:
         (``size_column`` kB) capped at ``max_file_bytes`` (FITS: rounded down to whole
         2880-byte blocks); a patched FITS file has a few header blocks more.
 
+        ``progenitor_of`` names a product whose DataLink lists ``archive_id`` as a raw
+        file: checked against that product alone, it spares the search of the whole
+        archive a raw id otherwise needs (once).
+
         Examples
         --------
         >>> with ArchiveEmulator(products=10) as emu:
         ...     emu.file_info("ADP.2024-03-19T05:58:04.410")["name"]
         'ADP.2024-03-19T05:58:04.410.png'
         """
+        if progenitor_of is not None and self.archive.file(archive_id) is None:
+            product = self.archive.product(progenitor_of)
+            files = self.archive.files_of(progenitor_of)
+            if archive_id in datalink.progenitors(progenitor_of, product, files):
+                with self._raw_lock:
+                    self._raw_seen.add(archive_id)
         info = self._file_info(archive_id)
         if info is None:
             return None
@@ -411,7 +440,7 @@ class ArchiveEmulator:
             est = row.get(self.size_column) or 0
             proprietary = bool(self.archive.is_proprietary(archive_id))
             meta = self._meta_of(row)
-        elif archive_id in self._raw_files():
+        elif self._is_raw(archive_id):
             ext, est, proprietary = "FITS.Z", datalink.RAW_ESTSIZE_KB, False
             meta = datalink.raw_meta(archive_id)
         else:
@@ -571,7 +600,8 @@ class ArchiveEmulator:
             return self._extra_reply(request, path)
         if path.startswith("/nightlog/") or path.startswith("/calselector/"):
             kind, _, name = path.lstrip("/").partition("/")
-            found = datalink.extra_body(self._raw_files(), kind, name)
+            raw_id = name.rpartition("/")[2]
+            found = datalink.extra_body({raw_id} if self._is_raw(raw_id) else (), kind, name)
             if found is None:
                 return text_reply(404, f"Not found: {path}")
             filename, ctype, body = found
