@@ -35,7 +35,7 @@ def archive():
 
 @pytest.fixture(scope="module")
 def engine(archive):
-    return archive.engine
+    return Engine(archive)
 
 
 def _as_rows(files, columns=FILE_COLUMNS):
@@ -440,7 +440,7 @@ def test_concurrent_queries_from_threads(engine, archive):
 
 def test_base_url_change_reaches_the_engine():
     archive = Archive(products=3)
-    engine = archive.engine
+    engine = Engine(archive)
     archive.base_url = "http://127.0.0.1:4321"
     row = engine.run(f"SELECT access_url FROM phase3v2.product_files "
                      f"WHERE archive_id = '{MUSE_CUBE}'").rows[0][0]

@@ -28,141 +28,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from math import cos, pi
 
+from .schema import SIZE_COLUMNS, archive_tables
+
 __all__ = [
     "OBSOLETE_PRODUCT_ID",
     "SIZE_COLUMNS",
     "Archive",
-    "ColumnDef",
-    "TableDef",
-    "archive_tables",
 ]
-
-#: Accepted names of the file size column (``size_kb`` is the pre-2025 name).
-SIZE_COLUMNS = ("access_estsize", "size_kb")
 
 #: The obsolete VMC product of the reference, known to DataLink only.
 OBSOLETE_PRODUCT_ID = "ADP.2013-06-20T17:15:42.690"
-
-
-# --------------------------------------------------------------------------- schema
-
-@dataclass(frozen=True)
-class ColumnDef:
-    """One column of a published table, as TAP_SCHEMA.columns describes it.
-
-    ``datatype`` is a VOTable datatype (``char``, ``int``, ``long``, ``double``);
-    ``arraysize`` is ``"*"`` for strings.
-    """
-
-    name: str
-    datatype: str
-    unit: str = ""
-    ucd: str = ""
-    description: str = ""
-    arraysize: str | None = None
-    xtype: str | None = None
-    indexed: bool = False
-    principal: bool = True
-
-
-@dataclass(frozen=True)
-class TableDef:
-    """A published table: schema, name, description and its `ColumnDef` columns."""
-
-    schema: str
-    name: str
-    description: str
-    columns: tuple
-
-    @property
-    def qualified_name(self):
-        """``schema.name``, as TAP_SCHEMA.tables spells it."""
-        return f"{self.schema}.{self.name}"
-
-    @property
-    def column_names(self):
-        """The column names, in table order."""
-        return [c.name for c in self.columns]
-
-
-def _char(name, ucd, description, *, indexed=False, xtype=None, principal=True):
-    return ColumnDef(name, "char", "", ucd, description, "*", xtype, indexed, principal)
-
-
-def _num(name, datatype, unit, ucd, description, *, indexed=False, principal=True):
-    return ColumnDef(name, datatype, unit, ucd, description, None, None, indexed, principal)
-
-
-def archive_tables(size_column="access_estsize"):
-    """The two published data tables, with the size column named ``size_column``.
-
-    Parameters
-    ----------
-    size_column : str
-        ``"access_estsize"`` (ESO today) or ``"size_kb"`` (ESO before 2025).
-
-    Returns
-    -------
-    tuple of TableDef
-        ``(ivoa.ObsCore, phase3v2.product_files)``.
-
-    Examples
-    --------
-    >>> obscore, files = archive_tables("size_kb")
-    >>> files.column_names[6]
-    'size_kb'
-    """
-    if size_column not in SIZE_COLUMNS:
-        raise ValueError(f"size_column must be one of {SIZE_COLUMNS}, not {size_column!r}")
-    obscore = TableDef("ivoa", "ObsCore", "IVOA ObsCore: one row per Phase 3 product", (
-        _char("dp_id", "meta.id;meta.main", "ESO product identifier (ADP.*)", indexed=True),
-        _char("obs_publisher_did", "meta.ref.ivoid", "IVOA publisher dataset identifier"),
-        _char("obs_collection", "meta.id", "Phase 3 collection", indexed=True),
-        _char("obs_id", "meta.id", "Observation identifier"),
-        _char("facility_name", "meta.id;instr.tel", "Telescope"),
-        _char("instrument_name", "meta.id;instr", "Instrument", indexed=True),
-        _char("dataproduct_type", "meta.id", "image, spectrum, cube or measurements"),
-        _num("calib_level", "int", "", "meta.code;obs.calib", "Calibration level (2 or 3)"),
-        _char("target_name", "meta.id;src", "Target as given by the PI or survey"),
-        _num("s_ra", "double", "deg", "pos.eq.ra", "Right ascension (ICRS)"),
-        _num("s_dec", "double", "deg", "pos.eq.dec", "Declination (ICRS)"),
-        _num("s_fov", "double", "deg", "phys.angSize;instr.fov", "Field of view diameter"),
-        _char("s_region", "pos.outline;obs.field", "Footprint (STC-S)", xtype="adql:REGION"),
-        _num("s_resolution", "double", "arcsec", "pos.angResolution", "Spatial resolution"),
-        _num("t_min", "double", "d", "time.start;obs.exposure", "Start time (MJD)"),
-        _num("t_max", "double", "d", "time.end;obs.exposure", "Stop time (MJD)"),
-        _num("t_exptime", "double", "s", "time.duration;obs.exposure", "Exposure time"),
-        _num("em_min", "double", "m", "em.wl;stat.min", "Shortest wavelength"),
-        _num("em_max", "double", "m", "em.wl;stat.max", "Longest wavelength"),
-        _num("em_res_power", "double", "", "spect.resolution", "Spectral resolving power"),
-        _char("o_ucd", "meta.ucd", "UCD of the observable"),
-        _char("proposal_id", "meta.id;obs.proposal", "ESO programme identifier"),
-        _char("obs_release_date", "time.release", "Date the product becomes public",
-              xtype="timestamp"),
-        _char("access_url", "meta.ref.url", "DataLink URL of the product"),
-        _char("access_format", "meta.code.mime", "Format of access_url"),
-        _num("access_estsize", "long", "kbyte", "phys.size;meta.file",
-             "Estimated size of the science file"),
-        _char("release_description", "meta.ref.url", "Phase 3 release description"),
-    ))
-    files = TableDef("phase3v2", "product_files",
-                     "Every file (science and ancillary) of every current Phase 3 product", (
-        _char("product_id", "meta.id", "The product (ivoa.ObsCore.dp_id)", indexed=True),
-        _char("archive_id", "meta.id;meta.file", "The file; equals product_id for the "
-              "science file", indexed=True),
-        _char("eso_category", "meta.code.class", "SCIENCE.* or ANCILLARY.* category",
-              indexed=True),
-        _char("extension", "meta.code.mime", "File type (FITS, PNG, TAR, LOG ...)"),
-        _char("original_filename", "meta.id;meta.file", "Name before ingestion (not unique)"),
-        _char("access_url", "meta.ref.url", "Download URL of the file"),
-        _num(size_column, "long", "kbyte", "phys.size;meta.file", "Estimated file size"),
-        _num("internal_file_id", "long", "", "meta.id", "Internal file number"),
-    ))
-    return obscore, files
-
-
-#: Foreign keys published in TAP_SCHEMA.keys: (from_table, target_table, [(from, to)]).
-FOREIGN_KEYS = (("phase3v2.product_files", "ivoa.ObsCore", (("product_id", "dp_id"),)),)
 
 
 # --------------------------------------------------------------------------- time helpers
@@ -643,7 +518,8 @@ class Archive:
         self._cache = OrderedDict()          # product index -> (product dict, file dicts)
         self._blocks = OrderedDict()         # block number -> generated rows
         self._products = self._files = None
-        self._engine = None
+        self._file_count = None
+        self._base_url_watchers = []
         self._refs = _reference_products()
         self._plan(products)
         self._obsolete_rows = _obsolete_files()
@@ -770,8 +646,27 @@ class Archive:
             self._base_url = value.rstrip("/")
             self._cache.clear()
             self._products = self._files = None
-            if self._engine is not None:
-                self._engine.set_base_url(self._base_url)
+            watchers = list(self._base_url_watchers)
+        for watcher in watchers:
+            watcher(self._base_url)
+
+    def watch_base_url(self, callback):
+        """Call ``callback(new_base_url)`` whenever `base_url` changes.
+
+        A loaded SQL engine uses it to keep its ``access_url`` columns in step
+        (the archive does not know the engine: data flows one way).
+
+        Examples
+        --------
+        >>> archive = Archive(products=0)
+        >>> seen = []
+        >>> archive.watch_base_url(seen.append)
+        >>> archive.base_url = "http://127.0.0.1:9/"
+        >>> seen
+        ['http://127.0.0.1:9']
+        """
+        with self._lock:
+            self._base_url_watchers.append(callback)
 
     def __len__(self):
         return len(self._ids)
@@ -791,18 +686,19 @@ class Archive:
 
     @property
     def file_count(self):
-        """Number of product_files rows (from the engine when loaded: cheap at any size).
+        """Number of product_files rows (counted once by streaming, then remembered).
 
         Examples
         --------
         >>> Archive(products=0).file_count
         21
         """
-        if self._engine is not None:
-            return self._engine.run("SELECT COUNT(*) FROM phase3v2.product_files").rows[0][0]
-        if self._files is not None:
-            return len(self._files)
-        return sum(len(rows) for _, rows in self.iter_rows())
+        if self._file_count is None:
+            if self._files is not None:
+                self._file_count = len(self._files)
+            else:
+                self._file_count = sum(len(rows) for _, rows in self.iter_rows())
+        return self._file_count
 
     @property
     def product_ids(self):
@@ -988,12 +884,3 @@ class Archive:
             for row in rows:
                 counts[row[2]] = counts.get(row[2], 0) + 1
         return counts
-
-    @property
-    def engine(self):
-        """The SQL engine holding this archive (loaded on first access)."""
-        with self._lock:
-            if self._engine is None:
-                from .engine import Engine
-                self._engine = Engine(self)
-            return self._engine

@@ -28,11 +28,11 @@ from sqlglot.errors import OptimizeError, ParseError, TokenError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.tokens import TokenType
 
-from .data import FOREIGN_KEYS, ColumnDef, TableDef
 from .geometry import SQL_FUNCTIONS, GeometryError
+from .schema import FOREIGN_KEYS, SCHEMAS, TAP_SCHEMA_TABLES
 
 __all__ = [
-    "TAP_SCHEMA_TABLES", "AdqlError", "ColumnInfo", "Engine", "QueryTimeoutError", "Result",
+    "AdqlError", "ColumnInfo", "Engine", "QueryTimeoutError", "Result",
 ]
 
 
@@ -111,42 +111,6 @@ class Result:
     adql: str = ""
     elapsed: float = field(default=0.0, repr=False)
 
-
-# --------------------------------------------------------------------------- TAP_SCHEMA
-
-def _c(name, datatype="char", description="", *, indexed=False):
-    arraysize = "*" if datatype == "char" else None
-    return ColumnDef(name, datatype, "", "", description, arraysize, None, indexed, True)
-
-
-TAP_SCHEMA_TABLES = (
-    TableDef("TAP_SCHEMA", "schemas", "Schemas published by this service", (
-        _c("schema_name", description="Schema name", indexed=True),
-        _c("utype"), _c("description"), _c("schema_index", "int"))),
-    TableDef("TAP_SCHEMA", "tables", "Tables published by this service", (
-        _c("schema_name", description="Schema of the table"),
-        _c("table_name", description="Fully qualified table name", indexed=True),
-        _c("table_type", description="table or view"), _c("utype"), _c("description"),
-        _c("table_index", "int"))),
-    TableDef("TAP_SCHEMA", "columns", "Columns of the published tables", (
-        _c("table_name", description="Fully qualified table name", indexed=True),
-        _c("column_name", description="Column name"),
-        _c("datatype", description="VOTable datatype"),
-        _c("arraysize", description="VOTable arraysize"),
-        _c("xtype", description="VOTable xtype"),
-        _c("size", "int", "Deprecated length of the value (TAP 1.0)"),
-        _c("description"), _c("utype"), _c("unit", description="VOUnit of the column"),
-        _c("ucd", description="UCD of the column"),
-        _c("indexed", "int", "1 if the column is indexed"),
-        _c("principal", "int", "1 if the column is principal"),
-        _c("std", "int", "1 if the column is defined by a standard"),
-        _c("column_index", "int", "Order of the column in its table"))),
-    TableDef("TAP_SCHEMA", "keys", "Foreign keys between published tables", (
-        _c("key_id", description="Key identifier"), _c("from_table"), _c("target_table"),
-        _c("description"), _c("utype"))),
-    TableDef("TAP_SCHEMA", "key_columns", "Columns of the foreign keys", (
-        _c("key_id", description="Key identifier"), _c("from_column"), _c("target_column"))),
-)
 
 _SQL_TYPES = {"char": "TEXT", "int": "INTEGER", "long": "INTEGER", "short": "INTEGER",
               "boolean": "INTEGER", "double": "REAL", "float": "REAL"}
@@ -279,6 +243,7 @@ class Engine:
                                      isolation_level=None)
         self._setup_functions()
         self._load()
+        archive.watch_base_url(self.set_base_url)
         self.load_seconds = time.perf_counter() - started
 
     # -- loading
@@ -366,9 +331,7 @@ class Engine:
             conn.execute(f"CREATE TABLE TAP_SCHEMA.{table.name} (" + ", ".join(
                 f'"{c.name}" {_SQL_TYPES[c.datatype]}' for c in table.columns) + ")")
         published = list(self.archive.tables) + list(TAP_SCHEMA_TABLES)
-        schemas = {"ivoa": "IVOA standard tables (ObsCore)",
-                   "phase3v2": "ESO Phase 3 product and file tables",
-                   "TAP_SCHEMA": "Metadata of this TAP service"}
+        schemas = dict(SCHEMAS)
         conn.executemany("INSERT INTO TAP_SCHEMA.schemas VALUES (?, NULL, ?, ?)",
                          [(name, text, k) for k, (name, text) in enumerate(schemas.items())])
         conn.executemany("INSERT INTO TAP_SCHEMA.tables VALUES (?, ?, ?, NULL, ?, ?)", [

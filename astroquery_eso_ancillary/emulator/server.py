@@ -21,6 +21,8 @@ from urllib.parse import quote
 
 from . import content, datalink
 from .auth import TokenService
+from .data import Archive
+from .engine import Engine
 from .faults import FaultInjector
 from .http_util import Reply, json_reply, parse_range, text_reply
 from .httpd import EmulatorHTTPServer, RequestRecord
@@ -129,16 +131,14 @@ class ArchiveEmulator:
         """
         if self._server is not None:
             return self
-        from . import data  # the heavy part, only when really starting
-
         t0 = time.perf_counter()
         server = EmulatorHTTPServer((self._host, self._port), self)
         host, port = server.server_address[:2]
         self.url = f"http://{host}:{port}"
         try:
-            self.archive = data.Archive(seed=self.seed, products=self.n_products,
-                                        size_column=self.size_column, base_url=self.url)
-            self.engine = self.archive.engine  # the archive's own (it loads it once)
+            self.archive = Archive(seed=self.seed, products=self.n_products,
+                                   size_column=self.size_column, base_url=self.url)
+            self.engine = Engine(self.archive)
         except BaseException:
             server.server_close()
             raise

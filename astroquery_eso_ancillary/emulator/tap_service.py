@@ -9,9 +9,11 @@ import datetime
 import threading
 
 from . import vosi
+from .engine import AdqlError
 from .http_util import Reply, text_reply
 from .httpd import Request
 from .uws import ACTIVE_PHASES, JobStore, job_xml, jobs_xml
+from .votable import error_votable, result_votable
 
 __all__ = ["QueryRecord", "TapService"]
 
@@ -119,9 +121,6 @@ class TapService:
 
     def _execute(self, adql, maxrec, timeout=None):
         """Run a query: (status, VOTable bytes, error message or None)."""
-        from .engine import AdqlError
-        from .votable import error_votable, result_votable
-
         try:
             result = self._run_engine(adql, maxrec, timeout)
         except AdqlError as exc:
@@ -132,8 +131,6 @@ class TapService:
         return 200, result_votable(result, query=adql), None
 
     def _tap_sync(self, request):
-        from .votable import error_votable
-
         try:
             adql, maxrec = self._check_tap_params(request)
         except ValueError as exc:
@@ -146,8 +143,6 @@ class TapService:
                      body=f"See {url}\n".encode())
 
     def _tap_async(self, request, rest):
-        from .votable import error_votable
-
         async_url = self.tap_url + "/async"
         method = request.method
         if not rest:
@@ -237,8 +232,6 @@ class TapService:
                          name=f"uws-{job.job_id}").start()
 
     def _run_job(self, job):
-        from .votable import error_votable
-
         if not self.jobs.set_phase(job, "EXECUTING"):
             return
         params = {k: [v] for k, v in job.params.items()}
