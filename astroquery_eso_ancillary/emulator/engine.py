@@ -4,9 +4,9 @@
 `Engine` loads an `~.data.Archive` into SQLite (schemas ``ivoa``, ``phase3v2`` and
 ``TAP_SCHEMA`` as attached databases, so qualified names work as on the real service)
 and runs ADQL: sqlglot reads the query (its T-SQL dialect knows ``TOP``), the engine
-checks that it is plain, standard ADQL (a single SELECT over published tables and
-columns, ADQL functions only; no ``LIMIT``, ``ESCAPE``, backticks, brackets or extra
-statements), qualifies it against the published schema and executes the SQLite
+checks that it is plain ADQL 2.0, the language the service declares (a single SELECT
+over published tables and columns, ADQL 2.0 functions only, reserved words quoted; the
+lexical rules are in `.language`), qualifies it against the published schema and executes the SQLite
 translation. ADQL geometry comes from `.geometry`, registered as SQL functions.
 
 The result carries VOTable-ready column metadata (from TAP_SCHEMA for column
@@ -26,13 +26,19 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, TokenError
 from sqlglot.optimizer.qualify import qualify
-from sqlglot.tokens import TokenType
 
 from .geometry import SQL_FUNCTIONS, GeometryError
+from .language import (
+    ADQL_FUNCTIONS,
+    RESERVED_WORDS,
+    LanguageError,
+    check_tokens,
+    reserved_word_error,
+)
 from .schema import FOREIGN_KEYS, SCHEMAS, TAP_SCHEMA_TABLES
 
 __all__ = [
-    "AdqlError", "ColumnInfo", "Engine", "QueryTimeoutError", "Result",
+    "AdqlError", "ColumnInfo", "Engine", "QueryExecutionError", "QueryTimeoutError", "Result",
 ]
 
 
@@ -41,6 +47,10 @@ class AdqlError(ValueError):
 
     The message is meant for the user (it ends up in the error VOTable).
     """
+
+
+class QueryExecutionError(AdqlError):
+    """A valid query failed while running (e.g. a bad geometry value in a row)."""
 
 
 class QueryTimeoutError(AdqlError):
@@ -119,39 +129,25 @@ _SG_TYPES = {"char": "TEXT", "int": "INT", "long": "BIGINT", "short": "INT",
 
 # --------------------------------------------------------------------------- ADQL rules
 
-# Expression classes a standard ADQL 2.1 SELECT may contain.
+# Expression classes a standard ADQL 2.0 SELECT may contain (sqlglot's names); the
+# lexical rules (functions, reserved words, refused keywords) are in language.py.
 _ALLOWED_NODES = tuple({
     exp.Select, exp.From, exp.Join, exp.Table, exp.TableAlias, exp.Alias, exp.Column,
-    exp.Identifier, exp.Star, exp.Literal, exp.Null, exp.Boolean, exp.Where, exp.Group,
-    exp.Having, exp.Order, exp.Ordered, exp.Limit, exp.Offset, exp.Distinct, exp.And,
+    exp.Identifier, exp.Star, exp.Literal, exp.Null, exp.Where, exp.Group,
+    exp.Having, exp.Order, exp.Ordered, exp.Limit, exp.Distinct, exp.And,
     exp.Or, exp.Not, exp.Paren, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
-    exp.Like, exp.ILike, exp.In, exp.Between, exp.Is, exp.DPipe, exp.Add, exp.Sub,
+    exp.Like, exp.In, exp.Between, exp.Is, exp.DPipe, exp.Add, exp.Sub,
     exp.Mul, exp.Div, exp.Neg, exp.Count, exp.Sum, exp.Min, exp.Max, exp.Avg,
-    exp.Anonymous, exp.Subquery, exp.Exists, exp.Union, exp.Except, exp.Intersect,
-    exp.With, exp.CTE, exp.Cast, exp.DataType, exp.DataTypeParam, exp.Coalesce,
-    exp.Lower, exp.Upper, exp.Abs, exp.Ceil, exp.Floor, exp.Round, exp.Sqrt, exp.Pow,
-    exp.Exp, exp.Ln, exp.Log, exp.Mod, exp.Pi, exp.Rand, exp.Trunc, exp.Acos, exp.Asin,
-    exp.Atan, exp.Atan2, exp.Cos, exp.Cot, exp.Sin, exp.Tan, exp.Degrees, exp.Radians,
-    exp.Contains,
+    exp.Anonymous, exp.Subquery, exp.Exists, exp.Abs, exp.Ceil, exp.Floor, exp.Round,
+    exp.Sqrt, exp.Pow, exp.Exp, exp.Ln, exp.Log, exp.Mod, exp.Pi, exp.Rand, exp.Trunc,
+    exp.Acos, exp.Asin, exp.Atan, exp.Atan2, exp.Cos, exp.Cot, exp.Sin, exp.Tan,
+    exp.Degrees, exp.Radians, exp.Contains,
 })
 
 # Function names that reach sqlglot as Anonymous and are ADQL.
 _ADQL_ANONYMOUS = frozenset(SQL_FUNCTIONS) | {"TRUNCATE", "LOG10"}
 
-_ADQL_FUNCTIONS_TEXT = ("ABS, ACOS, ASIN, ATAN, ATAN2, AVG, CEILING, COALESCE, COS, COT, "
-                        "COUNT, DEGREES, EXP, FLOOR, LOG, LOG10, LOWER, MAX, MIN, MOD, PI, "
-                        "POWER, RADIANS, RAND, ROUND, SIN, SQRT, SUM, TAN, TRUNCATE, UPPER, "
-                        "and the geometry functions " + ", ".join(sorted(SQL_FUNCTIONS)))
-
-_REFUSED_TOKENS = {
-    TokenType.LIMIT: "LIMIT is not ADQL: use SELECT TOP n",
-    TokenType.ESCAPE: "ESCAPE is not part of ADQL's LIKE (it is only a reserved word); "
-                      "match literal '_' or '%' with = or IN, or filter the rows afterwards",
-    TokenType.FETCH: "FETCH is not ADQL: use SELECT TOP n",
-    TokenType.MOD: "the % operator is not ADQL: use MOD(x, y)",
-}
-if hasattr(TokenType, "PERCENT"):      # TOP n PERCENT (T-SQL only)
-    _REFUSED_TOKENS[TokenType.PERCENT] = "TOP ... PERCENT is not ADQL"
+_ADQL_FUNCTIONS_TEXT = ", ".join(sorted(ADQL_FUNCTIONS))
 
 
 def _math_function(func):
@@ -388,10 +384,13 @@ class Engine:
             tokens = sqlglot.tokenize(adql, read="tsql")
         except TokenError as exc:
             raise AdqlError(f"Cannot read the query: {exc}") from None
-        self._check_tokens(adql, tokens)
         first = tokens[0].text.upper() if tokens else ""
-        if first not in ("SELECT", "WITH", "("):
+        if first != "SELECT":
             raise AdqlError(f"Only SELECT queries are allowed, not {first or 'an empty query'}")
+        try:
+            check_tokens(adql, tokens)
+        except LanguageError as exc:
+            raise AdqlError(str(exc)) from None
         try:
             statements = sqlglot.parse(adql, read="tsql")
         except ParseError as exc:
@@ -400,33 +399,10 @@ class Engine:
         if len(statements) != 1:
             raise AdqlError("Send exactly one ADQL SELECT statement")
         tree = statements[0]
-        if not isinstance(tree, (exp.Select, exp.Union, exp.Except, exp.Intersect)):
+        if not isinstance(tree, exp.Select):
             raise AdqlError(f"Only SELECT queries are allowed, not {tree.key.upper()}")
         self._check_nodes(tree)
         return tree
-
-    @staticmethod
-    def _check_tokens(adql, tokens):
-        for k, token in enumerate(tokens):
-            kind = token.token_type
-            if kind in _REFUSED_TOKENS:
-                raise AdqlError(_REFUSED_TOKENS[kind])
-            if kind == TokenType.COMMA and k + 1 < len(tokens) and \
-                    tokens[k + 1].token_type in (TokenType.FROM, TokenType.R_PAREN):
-                raise AdqlError(f"ADQL syntax error: a ',' before "
-                                f"{tokens[k + 1].text!r} (line {token.line})")
-            if kind == TokenType.SEMICOLON and k + 1 < len(tokens):
-                raise AdqlError("Only one statement is allowed: remove the ';' and what "
-                                "follows it")
-            if token.text == "`" or (kind == TokenType.UNKNOWN and "`" in token.text):
-                raise AdqlError("Backtick-quoted identifiers are not ADQL: use double "
-                                "quotes (\"name\")")
-            if kind == TokenType.IDENTIFIER and adql[token.start] == "[":
-                raise AdqlError(f"Square brackets around identifiers are not ADQL "
-                                f"([{token.text}]): use double quotes (\"{token.text}\")")
-            if kind in (TokenType.PARAMETER, TokenType.SESSION_PARAMETER) or \
-                    token.text.startswith("@"):
-                raise AdqlError(f"Variables and parameters ({token.text}) are not ADQL")
 
     def _check_nodes(self, tree):
         for node in tree.walk():
@@ -436,6 +412,9 @@ class Engine:
                                     f"functions are {_ADQL_FUNCTIONS_TEXT}")
                 raise AdqlError(f"Not ADQL: {node.sql(dialect='tsql')[:80]!r} "
                                 f"({node.key.upper()} is not supported)")
+            if isinstance(node, exp.Identifier) and not node.quoted and \
+                    node.this.upper() in RESERVED_WORDS:
+                raise AdqlError(str(reserved_word_error(node.this)))
             if isinstance(node, exp.Anonymous) and node.name.upper() not in _ADQL_ANONYMOUS:
                 raise AdqlError(f"Unknown function {node.name!r}: the ADQL functions are "
                                 f"{_ADQL_FUNCTIONS_TEXT}")
@@ -631,9 +610,11 @@ class Engine:
                 if timeout is not None and "interrupted" in str(exc):
                     raise QueryTimeoutError(f"Query exceeded the execution duration of "
                                             f"{timeout:g} s") from None
-                raise AdqlError(f"Query failed: {self._function_error or exc}") from None
+                raise QueryExecutionError(
+                    f"Query failed: {self._function_error or exc}") from None
             except (sqlite3.Error, GeometryError, ValueError) as exc:
-                raise AdqlError(f"Query failed: {self._function_error or exc}") from None
+                raise QueryExecutionError(
+                    f"Query failed: {self._function_error or exc}") from None
             finally:
                 if timeout is not None:
                     self._conn.set_progress_handler(None, 0)
