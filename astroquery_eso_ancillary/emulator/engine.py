@@ -38,7 +38,8 @@ from .language import (
 from .schema import FOREIGN_KEYS, SCHEMAS, TAP_SCHEMA_TABLES
 
 __all__ = [
-    "AdqlError", "ColumnInfo", "Engine", "QueryExecutionError", "QueryTimeoutError", "Result",
+    "AdqlError", "ColumnInfo", "Engine", "QueryAbortedError", "QueryExecutionError",
+    "QueryTimeoutError", "Result",
 ]
 
 
@@ -55,6 +56,10 @@ class QueryExecutionError(AdqlError):
 
 class QueryTimeoutError(AdqlError):
     """The query ran longer than the allowed execution duration."""
+
+
+class QueryAbortedError(AdqlError):
+    """The query was aborted while running (its job was aborted or deleted)."""
 
 
 class ColumnInfo(str):
@@ -555,7 +560,7 @@ class Engine:
 
     # -- running
 
-    def run(self, adql, *, maxrec=None, timeout=None):
+    def run(self, adql, *, maxrec=None, timeout=None, cancel=None):
         """Run an ADQL query.
 
         Parameters
@@ -567,6 +572,8 @@ class Engine:
             existed. ``TOP`` applies first.
         timeout : float or None
             Abort (`QueryTimeoutError`) after this many seconds.
+        cancel : threading.Event, optional
+            Abort (`QueryAbortedError`) as soon as it is set (UWS ABORT).
 
         Returns
         -------
@@ -591,11 +598,15 @@ class Engine:
         columns = self._columns(parsed, qualified)
         if maxrec is not None and (not isinstance(maxrec, int) or maxrec < 0):
             raise AdqlError(f"MAXREC must be a non-negative integer, not {maxrec!r}")
+        watched = timeout is not None or cancel is not None
         with self._lock:
-            if timeout is not None:
-                deadline = time.monotonic() + timeout
+            if cancel is not None and cancel.is_set():
+                raise QueryAbortedError("The query was aborted")
+            if watched:
+                deadline = math.inf if timeout is None else time.monotonic() + timeout
                 self._conn.set_progress_handler(
-                    lambda: int(time.monotonic() > deadline), _CHECK_EVERY)
+                    lambda: int(time.monotonic() > deadline
+                                or (cancel is not None and cancel.is_set())), _CHECK_EVERY)
             self._function_error = None
             try:
                 cursor = self._conn.execute(sql)
@@ -607,7 +618,9 @@ class Engine:
                     del rows[maxrec:]
                 cursor.close()
             except sqlite3.OperationalError as exc:
-                if timeout is not None and "interrupted" in str(exc):
+                if watched and "interrupted" in str(exc):
+                    if cancel is not None and cancel.is_set():
+                        raise QueryAbortedError("The query was aborted") from None
                     raise QueryTimeoutError(f"Query exceeded the execution duration of "
                                             f"{timeout:g} s") from None
                 raise QueryExecutionError(
@@ -616,7 +629,7 @@ class Engine:
                 raise QueryExecutionError(
                     f"Query failed: {self._function_error or exc}") from None
             finally:
-                if timeout is not None:
+                if watched:
                     self._conn.set_progress_handler(None, 0)
         columns = _refine_types(columns, rows)
         return Result(columns, rows, overflow, sql, parsed, adql,

@@ -1,17 +1,17 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """
 VOSI documents of the emulator's TAP service: capabilities, availability
-and the tableset (built from the TAP_SCHEMA rows the engine holds).
+and the tableset (built from the TAP_SCHEMA rows the engine holds). The
+language section is written from ``language.py``, the rules the engine applies.
 """
 from xml.sax.saxutils import escape
+
+from .language import ADQL_IVO_ID, ADQL_VERSION, LANGUAGE_FEATURES
 
 __all__ = ["availability_xml", "capabilities_xml", "tableset_xml"]
 
 _XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
 _VS = 'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1"'
-
-#: ADQL geometry the engine implements, announced as TAPRegExt features.
-GEOMETRY_FEATURES = ("POINT", "CIRCLE", "CONTAINS", "INTERSECTS")
 
 
 def _interface(url, *, use="full", role=None):
@@ -30,7 +30,10 @@ def capabilities_xml(tap_url, *, default_maxrec=None, hard_maxrec=None,
     >>> b"ivo://ivoa.net/std/TAP" in capabilities_xml("http://h/tap_obs")
     True
     """
-    features = "".join(f"<feature><form>{name}</form></feature>" for name in GEOMETRY_FEATURES)
+    features = "".join(
+        f'<languageFeatures type="{kind}">'
+        + "".join(f"<feature><form>{name}</form></feature>" for name in names)
+        + "</languageFeatures>" for kind, names in LANGUAGE_FEATURES.items())
     limits = ""
     if default_maxrec is not None or hard_maxrec is not None:
         limits = "<outputLimit>"
@@ -45,9 +48,10 @@ def capabilities_xml(tap_url, *, default_maxrec=None, hard_maxrec=None,
 <capability standardID="ivo://ivoa.net/std/TAP" xsi:type="tr:TableAccess">
 {_interface(tap_url, use="base", role="std")}
 <language><name>ADQL</name>
-<version ivo-id="ivo://ivoa.net/std/ADQL#v2.0">2.0</version>
-<description>ADQL 2.0 (no ESCAPE, no LIMIT: standard ADQL only)</description>
-<languageFeatures type="ivo://ivoa.net/std/TAPRegExt#features-adqlgeo">{features}</languageFeatures>
+<version ivo-id="{ADQL_IVO_ID}">{ADQL_VERSION}</version>
+<description>ADQL {ADQL_VERSION}: standard ADQL only (no LIMIT, no ESCAPE, no ADQL 2.1
+features but those listed)</description>
+{features}
 </language>
 <outputFormat ivo-id="ivo://ivoa.net/std/TAPRegExt#output-votable-td">
 <mime>application/x-votable+xml</mime><alias>votable</alias></outputFormat>
