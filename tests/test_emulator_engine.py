@@ -238,7 +238,15 @@ def test_tap_schema_tables_keys_and_schemas(engine):
     keys = engine.run("SELECT k.from_table, k.target_table, c.from_column, c.target_column "
                       "FROM TAP_SCHEMA.keys AS k JOIN TAP_SCHEMA.key_columns AS c "
                       "ON k.key_id = c.key_id")
-    assert keys.rows == [("phase3v2.product_files", "ivoa.ObsCore", "product_id", "dp_id")]
+    assert keys.rows[0] == ("phase3v2.product_files", "ivoa.ObsCore", "product_id", "dp_id")
+    # TAP_SCHEMA's own links are published too (TAP 1.1)
+    assert ("TAP_SCHEMA.columns", "TAP_SCHEMA.tables", "table_name", "table_name") in keys.rows
+    assert ("TAP_SCHEMA.key_columns", "TAP_SCHEMA.keys", "key_id", "key_id") in keys.rows
+    assert len(keys.rows) == 6
+    # a reserved column name is published delimited, ready to paste into ADQL
+    delimited = engine.run("SELECT column_name FROM TAP_SCHEMA.columns WHERE table_name = "
+                           "'TAP_SCHEMA.columns' AND column_name IN ('size', '\"size\"')")
+    assert delimited.rows == [('"size"',)]
     sized = engine.run('SELECT "size", column_name FROM TAP_SCHEMA.columns '
                        "WHERE table_name = 'ivoa.ObsCore'")
     assert len(sized.rows) == len(engine.archive.obscore_columns)

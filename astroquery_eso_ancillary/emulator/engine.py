@@ -33,6 +33,7 @@ from .language import (
     RESERVED_WORDS,
     LanguageError,
     check_tokens,
+    is_reserved,
     reserved_word_error,
 )
 from .schema import FOREIGN_KEYS, SCHEMAS, TAP_SCHEMA_TABLES
@@ -335,15 +336,17 @@ class Engine:
         schemas = dict(SCHEMAS)
         conn.executemany("INSERT INTO TAP_SCHEMA.schemas VALUES (?, NULL, ?, ?)",
                          [(name, text, k) for k, (name, text) in enumerate(schemas.items())])
-        conn.executemany("INSERT INTO TAP_SCHEMA.tables VALUES (?, ?, ?, NULL, ?, ?)", [
-            (t.schema, t.qualified_name, "table",
+        conn.executemany("INSERT INTO TAP_SCHEMA.tables VALUES (?, ?, ?, ?, ?, ?)", [
+            (t.schema, t.qualified_name, "table", t.utype or None,
              t.description, k) for k, t in enumerate(published)])
         rows = []
         for table in published:
             for k, c in enumerate(table.columns):
                 std = int(table.schema in ("ivoa", "TAP_SCHEMA"))
-                rows.append((table.qualified_name, c.name, c.datatype, c.arraysize, c.xtype,
-                             None, c.description, None, c.unit or None, c.ucd or None,
+                # TAP 1.1: reserved names are published delimited ("size"), ready to paste.
+                name = f'"{c.name}"' if is_reserved(c.name) else c.name
+                rows.append((table.qualified_name, name, c.datatype, c.arraysize, c.xtype,
+                             None, c.description, c.utype or None, c.unit or None, c.ucd or None,
                              int(c.indexed), int(c.principal), std, k))
         conn.executemany("INSERT INTO TAP_SCHEMA.columns VALUES "
                          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

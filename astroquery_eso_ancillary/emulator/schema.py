@@ -64,6 +64,7 @@ class TableDef:
     name: str
     description: str
     columns: tuple
+    utype: str = ""
 
     @property
     def qualified_name(self):
@@ -153,7 +154,16 @@ def archive_tables(size_column="access_estsize"):
 
 
 #: Foreign keys published in TAP_SCHEMA.keys: (from_table, target_table, [(from, to)]).
-FOREIGN_KEYS = (("phase3v2.product_files", "ivoa.ObsCore", (("product_id", "dp_id"),)),)
+FOREIGN_KEYS = (
+    ("phase3v2.product_files", "ivoa.ObsCore", (("product_id", "dp_id"),)),
+    # TAP 1.1 section 4: TAP_SCHEMA describes its own links too.
+    ("TAP_SCHEMA.tables", "TAP_SCHEMA.schemas", (("schema_name", "schema_name"),)),
+    ("TAP_SCHEMA.columns", "TAP_SCHEMA.tables", (("table_name", "table_name"),)),
+    ("TAP_SCHEMA.keys", "TAP_SCHEMA.tables", (("from_table", "table_name"),)),
+    ("TAP_SCHEMA.keys", "TAP_SCHEMA.tables", (("target_table", "table_name"),)),
+    ("TAP_SCHEMA.key_columns", "TAP_SCHEMA.keys", (("key_id", "key_id"),)),
+)
+
 
 
 def _c(name, datatype="char", description="", *, indexed=False):

@@ -14,9 +14,10 @@ _XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
 _VS = 'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1"'
 
 
-def _interface(url, *, use="full", role=None):
+def _interface(url, *, use="full", role=None, version=None):
     role = f' role="{role}"' if role else ""
-    return (f'<interface xsi:type="vs:ParamHTTP"{role}>'
+    version = f' version="{version}"' if version else ""
+    return (f'<interface xsi:type="vs:ParamHTTP"{role}{version}>'
             f'<accessURL use="{use}">{escape(url)}</accessURL></interface>')
 
 
@@ -46,7 +47,7 @@ def capabilities_xml(tap_url, *, default_maxrec=None, hard_maxrec=None,
 <vosi:capabilities xmlns:vosi="http://www.ivoa.net/xml/VOSICapabilities/v1.0" {_XSI} {_VS}
     xmlns:tr="http://www.ivoa.net/xml/TAPRegExt/v1.0">
 <capability standardID="ivo://ivoa.net/std/TAP" xsi:type="tr:TableAccess">
-{_interface(tap_url, use="base", role="std")}
+{_interface(tap_url, use="base", role="std", version="1.1")}
 <language><name>ADQL</name>
 <version ivo-id="{ADQL_IVO_ID}">{ADQL_VERSION}</version>
 <description>ADQL {ADQL_VERSION}: standard ADQL only (no LIMIT, no ESCAPE, no ADQL 2.1
