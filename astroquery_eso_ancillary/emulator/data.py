@@ -23,12 +23,13 @@ import bisect
 import random
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from math import cos, pi
+from math import asin, atan2, cos, pi, sin
 
-from .schema import SIZE_COLUMNS, archive_tables
+from .schema import OBSCORE_DERIVED, SIZE_COLUMNS, archive_tables
 
 __all__ = [
     "OBSOLETE_PRODUCT_ID",
@@ -95,7 +96,7 @@ def _proposal(rng, sec):
 # --------------------------------------------------------------------------- sky helpers
 
 _DEG = pi / 180.0
-_BOX_FORMAT = "POLYGON ICRS " + " ".join(["%.6f"] * 8)
+_BOX_FORMAT = "POLYGON J2000 " + " ".join(["%.6f"] * 8)
 
 def _box(ra, dec, half):
     """STC-S polygon of a square of half-size ``half`` deg centred on (ra, dec)."""
@@ -105,7 +106,7 @@ def _box(ra, dec, half):
 
 
 def _circle(ra, dec, r):
-    return f"CIRCLE ICRS {ra:.6f} {dec:.6f} {r:.6f}"
+    return f"CIRCLE J2000 {ra:.6f} {dec:.6f} {r:.6f}"
 
 
 # --------------------------------------------------------------------------- collections
@@ -404,9 +405,11 @@ def _ref(dp_id, collection, instrument, fields, files, first_internal):
 
 
 def _reference_products():
-    # Example 1 (verbatim files); ObsCore fields and internal ids are plausible fill-ins.
+    # Example 1 (verbatim files, target and position as ESO publishes them); the other
+    # ObsCore fields and internal ids are plausible fill-ins.
     ex1 = _ref("ADP.2024-03-19T05:58:04.407", "MUSE", "MUSE", dict(
-        target="NGC 5236", ra=204.2538, dec=-29.8658, mode_half=0.5 / 60, dptype="cube",
+        target="SKY_for_NGC4289", ra=185.224495, dec=3.712554, mode_half=0.5 / 60,
+        dptype="cube",
         obs="2024-03-07T08:09:46.977", t_end="2024-03-07T09:01:46.807", exptime=3000.0,
         em=(4.65e-7, 9.3e-7), res_power=3000.0, o_ucd="phot.flux.density;em.wl",
         obs_id="3442284", facility="ESO-VLT-U4", calib_level=2, proposal="0112.B-0360(A)",
@@ -442,7 +445,7 @@ def _reference_products():
         obs=exps[0], t_end="2018-09-03T10:07:43.861", exptime=3000.0, em=(3.78e-7, 7.89e-7),
         res_power=140000.0, o_ucd="phot.flux.density;em.wl", obs_id=obsnum,
         facility="ESO-VLT-U3", calib_level=2, proposal="1102.C-0744(A)",
-        release="2019-09-03T09:11:43Z", fov=1.0 / 3600, resolution=1.0, doc=170), ex2_files,
+        release="2019-09-03T09:11:43Z", fov=1.0 / 3600, resolution=1.0, doc=176), ex2_files,
         97_120_455)
     # Example 3: the previews' ids and kind are the reference's; the rest is filled in.
     ex3 = _ref("ADP.2016-06-01T14:07:30.134", "MUSE", "MUSE", dict(
@@ -474,9 +477,74 @@ def _obsolete_files():
              "v20121127_00495_st_tl_conf.fits", 129_470, 40_113_904)]
 
 
-# --------------------------------------------------------------------------- the archive
+# --------------------------------------------------------------------------- ESO's extra columns
 
-_OBSCORE_DERIVED = ("obs_publisher_did", "access_url", "access_format")
+# Per collection: (obstech, p3orig, multi_ob, creator, pixel scale arcsec, s_xel1, s_xel2,
+# em_xel, dataproduct_subtype), as the collections' release descriptions describe them.
+_PROFILES = {
+    "MUSE": ("IFU", "IDP", "S", "ESO", 0.2, 320, 320, 3681, None),
+    "ESPRESSO": ("ECHELLE", "IDP", "S", "ESO", None, 1, 1, 443262, None),
+    "HARPS": ("ECHELLE", "IDP", "S", "ESO", None, 1, 1, 313130, None),
+    "HAWKI": ("IMAGE", "IDP", "M", "ESO", 0.106, 4600, 4600, 1, "tile"),
+    "VVV": ("IMAGE", "EDP", "M", "VVV survey team", 0.339, 16000, 12000, 1, "tile"),
+    "VMC": ("IMAGE", "EDP", "M", "VMC survey team", 0.339, 16000, 12000, 1, "tile"),
+    "KiDS": ("IMAGE", "EDP", "M", "KiDS survey team", 0.2, 21000, 20000, 1, "coadd"),
+    "XSHOOTER": ("ECHELLE,SLIT", "IDP", "S", "ESO", None, 1, 1, 24000, None),
+    "KMOS": ("IFU", "IDP", "S", "ESO", 0.2, 14, 14, 2048, None),
+}
+_BANDS = {lohi: name for table in (_NIR_BANDS, _OPT_BANDS, _KMOS_BANDS)
+          for name, lohi in table.items()}
+
+# ICRS -> Galactic: the north galactic pole and the galactic longitude of the celestial pole.
+_NGP_RA, _NGP_DEC, _L_NCP = 192.85948 * _DEG, 27.12825 * _DEG, 122.93192
+
+
+def _galactic(ra, dec):
+    """(l, b) in degrees of an ICRS position (the IAU 1958 pole, to 1e-4 deg)."""
+    r, d = ra * _DEG, dec * _DEG
+    sin_b = sin(d) * sin(_NGP_DEC) + cos(d) * cos(_NGP_DEC) * cos(r - _NGP_RA)
+    b = asin(max(-1.0, min(1.0, sin_b)))
+    y = cos(d) * sin(r - _NGP_RA)
+    x = sin(d) * cos(_NGP_DEC) - cos(d) * sin(_NGP_DEC) * cos(r - _NGP_RA)
+    return round((_L_NCP - atan2(y, x) / _DEG) % 360.0, 6), round(b / _DEG, 6)
+
+
+def _extras(product, science_name):
+    """ESO's other ObsCore columns of a product, decided from its main ones.
+
+    They use no random draws (the generator's sequence, and so every other value, stays
+    as it was): what varies comes from a hash of the product id. Order: the stored
+    extra columns of `schema.archive_tables` (``preview_html`` is derived).
+    """
+    (dp_id, collection, _, _, _, dptype, _, target, ra, dec, fov, _, _, _, _, exptime,
+     em_min, em_max) = product[:18]
+    obstech, p3orig, multi_ob, creator, scale, xel1, xel2, em_xel, subtype = _PROFILES.get(
+        collection, ("IMAGE", "IDP", "S", "ESO", None, 1, 1, 1, None))
+    h = zlib.crc32(dp_id.encode())
+    u, v = (h & 0xFFFF) / 65536.0, (h >> 16) / 65536.0
+    image = dptype == "image"
+    if dptype == "measurements":            # source tables: no pixels, no sampling
+        scale = xel1 = xel2 = None
+    elif collection == "MUSE" and fov < 0.01:   # narrow-field mode
+        scale, xel1, xel2 = 0.025, 300, 300
+    gal_lon, gal_lat = _galactic(ra, dec)
+    published = dp_id[4:23] + "Z"
+    return (round(21.0 + 3.0 * u, 2) if image else None,      # abmaglim
+            None,                                               # bib_reference
+            subtype if image else None,                         # dataproduct_subtype
+            em_xel, _BANDS.get((em_min, em_max)),               # em_xel, filter
+            gal_lat, gal_lon, published,                        # gal_lat/lon, last_mod_date
+            multi_ob, 1 + int(v * 4),                           # multi_ob, n_obs
+            "absolute", f"ivo://eso.org/origfile?{science_name}",     # o_calib_status, did
+            creator, f"{collection} {dptype} of {target}",      # obs_creator_name, obs_title
+            obstech, p3orig, None, None,                        # pol_states, pol_xel
+            published, scale, xel1, xel2,                       # publication_date ...
+            None if image else round(5.0 + 95.0 * u, 1),        # snr
+            round(0.05 + 0.3 * v, 3) if (collection == "MUSE" and fov < 0.01) else None,
+            exptime, 1)                                         # t_resolution, t_xel
+
+
+# --------------------------------------------------------------------------- the archive
 
 
 class Archive:
@@ -512,7 +580,7 @@ class Archive:
         self.tables = archive_tables(size_column)
         self.obscore_columns = self.tables[0].column_names
         self.file_columns = self.tables[1].column_names
-        self._stored_obscore = [n for n in self.obscore_columns if n not in _OBSCORE_DERIVED]
+        self._stored_obscore = [n for n in self.obscore_columns if n not in OBSCORE_DERIVED]
         self._base_url = base_url.rstrip("/")
         self._lock = threading.RLock()
         self._cache = OrderedDict()          # product index -> (product dict, file dicts)
@@ -610,6 +678,7 @@ class Archive:
                    round(ra, 6), round(dec, 6), fov, region, resolution, _mjd(obs),
                    _mjd(obs + t_span), exptime, em_min, em_max, res_power, o_ucd, proposal,
                    release, files[0][3], _DOC_URLS[c])
+        product += _extras(product, files[0][2])
         prefix, ms0 = dp_id[:24], int(dp_id[24:])
         internal = 100_000_000 + k * 64
         rows = [(dp_id, dp_id if n == 0 else f"{prefix}{ms0 + n:03d}", cat, ext, name, size,
@@ -629,6 +698,7 @@ class Archive:
                    f["dec"], f["fov"], region, f["resolution"], _mjd(t0), _mjd(t1),
                    f["exptime"], f["em"][0], f["em"][1], f["res_power"], f["o_ucd"],
                    f["proposal"], f["release"], files[0][4], _doc_url(f["doc"]))
+        product += _extras(product, files[0][3])
         rows = [(ref["dp_id"], aid, cat, ext, name, size, internal)
                 for aid, cat, ext, name, size, internal in files]
         return product, rows
@@ -733,6 +803,7 @@ class Archive:
         d["obs_publisher_did"] = f"ivo://eso.org/ID?{dp_id}"
         d["access_url"] = f"{url}/datalink/links?ID=ivo://eso.org/ID?{dp_id}"
         d["access_format"] = "application/x-votable+xml;content=datalink"
+        d["preview_html"] = f"{url}/previews/{dp_id}"
         return {name: d[name] for name in self.obscore_columns}
 
     def _file_dict(self, row):

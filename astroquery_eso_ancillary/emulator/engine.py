@@ -36,7 +36,7 @@ from .language import (
     is_reserved,
     reserved_word_error,
 )
-from .schema import FOREIGN_KEYS, SCHEMAS, TAP_SCHEMA_TABLES
+from .schema import FOREIGN_KEYS, OBSCORE_DERIVED, SCHEMAS, TAP_SCHEMA_TABLES
 
 __all__ = [
     "AdqlError", "ColumnInfo", "Engine", "QueryAbortedError", "QueryExecutionError",
@@ -77,8 +77,9 @@ class ColumnInfo(str):
     """
 
     def __new__(cls, name, datatype="char", unit="", ucd="", description="", arraysize=None,
-                xtype=None):
+                xtype=None, utype=""):
         self = super().__new__(cls, name)
+        self.utype = utype or ""
         self.datatype = datatype
         self.unit = unit or ""
         self.ucd = ucd or ""
@@ -98,7 +99,7 @@ class ColumnInfo(str):
 
     def __reduce__(self):
         return (ColumnInfo, (str(self), self.datatype, self.unit, self.ucd, self.description,
-                             self.arraysize, self.xtype))
+                             self.arraysize, self.xtype, self.utype))
 
 
 @dataclass
@@ -276,7 +277,7 @@ class Engine:
             conn.execute(f"PRAGMA {schema}.page_size = 16384")
         obscore = archive.tables[0]
         stored = [c for c in obscore.columns
-                  if c.name not in ("obs_publisher_did", "access_url", "access_format")]
+                  if c.name not in OBSCORE_DERIVED]
         conn.execute("CREATE TABLE ivoa._obscore (" + ", ".join(
             f"{c.name} {_SQL_TYPES[c.datatype]}" for c in stored) + ")")
         conn.execute("CREATE TABLE phase3v2._files (product_id TEXT, archive_id TEXT, "
@@ -312,6 +313,7 @@ class Engine:
             "access_url": "(SELECT base_url FROM _config) || "
                           "'/datalink/links?ID=ivo://eso.org/ID?' || dp_id",
             "access_format": "'application/x-votable+xml;content=datalink'",
+            "preview_html": "(SELECT base_url FROM _config) || '/previews/' || dp_id",
         }
         conn.execute("CREATE VIEW ivoa.ObsCore AS SELECT " + ", ".join(
             f"{derived[c.name]} AS {c.name}" if c.name in derived else c.name
@@ -679,7 +681,8 @@ class Engine:
             seen.add(unique.lower())
             if col is not None:
                 columns.append(ColumnInfo(unique, col.datatype, col.unit, col.ucd,
-                                          col.description, col.arraysize, col.xtype))
+                                          col.description, col.arraysize, col.xtype,
+                                          col.utype))
             else:
                 columns.append(ColumnInfo(unique, *_derived_type(inner)))
         return columns
@@ -807,5 +810,5 @@ def _refine_types(columns, rows):
         else:
             datatype = "char"
         out.append(ColumnInfo(str(col), datatype, col.unit, col.ucd, col.description,
-                              None, col.xtype))
+                              None, col.xtype, col.utype))
     return out

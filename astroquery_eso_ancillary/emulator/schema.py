@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "FOREIGN_KEYS",
+    "OBSCORE_DERIVED",
     "SCHEMAS",
     "SIZE_COLUMNS",
     "TAP_SCHEMA_TABLES",
@@ -77,12 +78,13 @@ class TableDef:
         return [c.name for c in self.columns]
 
 
-def _char(name, ucd, description, *, indexed=False, xtype=None, principal=True):
-    return ColumnDef(name, "char", "", ucd, description, "*", xtype, indexed, principal)
+def _char(name, ucd, description, *, indexed=False, xtype=None, principal=True, utype=""):
+    return ColumnDef(name, "char", "", ucd, description, "*", xtype, indexed, principal, utype)
 
 
-def _num(name, datatype, unit, ucd, description, *, indexed=False, principal=True):
-    return ColumnDef(name, datatype, unit, ucd, description, None, None, indexed, principal)
+def _num(name, datatype, unit, ucd, description, *, indexed=False, principal=True, utype=""):
+    return ColumnDef(name, datatype, unit, ucd, description, None, None, indexed, principal,
+                     utype)
 
 
 def archive_tables(size_column="access_estsize"):
@@ -106,37 +108,112 @@ def archive_tables(size_column="access_estsize"):
     """
     if size_column not in SIZE_COLUMNS:
         raise ValueError(f"size_column must be one of {SIZE_COLUMNS}, not {size_column!r}")
-    obscore = TableDef("ivoa", "ObsCore", "IVOA ObsCore: one row per Phase 3 product", (
+    o = "obscore:"
+    obscore = TableDef("ivoa", "ObsCore", "IVOA ObsCore 1.1: one row per Phase 3 product", (
         _char("dp_id", "meta.id;meta.main", "ESO product identifier (ADP.*)", indexed=True),
-        _char("obs_publisher_did", "meta.ref.ivoid", "IVOA publisher dataset identifier"),
-        _char("obs_collection", "meta.id", "Phase 3 collection", indexed=True),
-        _char("obs_id", "meta.id", "Observation identifier"),
-        _char("facility_name", "meta.id;instr.tel", "Telescope"),
-        _char("instrument_name", "meta.id;instr", "Instrument", indexed=True),
-        _char("dataproduct_type", "meta.id", "image, spectrum, cube or measurements"),
-        _num("calib_level", "int", "", "meta.code;obs.calib", "Calibration level (2 or 3)"),
-        _char("target_name", "meta.id;src", "Target as given by the PI or survey"),
-        _num("s_ra", "double", "deg", "pos.eq.ra", "Right ascension (ICRS)"),
-        _num("s_dec", "double", "deg", "pos.eq.dec", "Declination (ICRS)"),
-        _num("s_fov", "double", "deg", "phys.angSize;instr.fov", "Field of view diameter"),
-        _char("s_region", "pos.outline;obs.field", "Footprint (STC-S)", xtype="adql:REGION"),
-        _num("s_resolution", "double", "arcsec", "pos.angResolution", "Spatial resolution"),
-        _num("t_min", "double", "d", "time.start;obs.exposure", "Start time (MJD)"),
-        _num("t_max", "double", "d", "time.end;obs.exposure", "Stop time (MJD)"),
-        _num("t_exptime", "double", "s", "time.duration;obs.exposure", "Exposure time"),
-        _num("em_min", "double", "m", "em.wl;stat.min", "Shortest wavelength"),
-        _num("em_max", "double", "m", "em.wl;stat.max", "Longest wavelength"),
-        _num("em_res_power", "double", "", "spect.resolution", "Spectral resolving power"),
-        _char("o_ucd", "meta.ucd", "UCD of the observable"),
-        _char("proposal_id", "meta.id;obs.proposal", "ESO programme identifier"),
+        _char("obs_publisher_did", "meta.ref.ivoid",
+              "IVOA publisher dataset identifier", utype=o + "Curation.PublisherDID"),
+        _char("obs_collection", "meta.id", "Phase 3 collection", indexed=True,
+              utype=o + "DataID.Collection"),
+        _char("obs_id", "meta.id", "Observation identifier", utype=o + "DataID.observationID"),
+        _char("facility_name", "meta.id;instr.tel", "Telescope",
+              utype=o + "Provenance.ObsConfig.Facility.name"),
+        _char("instrument_name", "meta.id;instr", "Instrument", indexed=True,
+              utype=o + "Provenance.ObsConfig.Instrument.name"),
+        _char("dataproduct_type", "meta.code.class", "image, spectrum, cube or measurements",
+              utype=o + "ObsDataset.dataProductType"),
+        _num("calib_level", "int", "", "meta.code;obs.calib", "Calibration level (2 or 3)",
+             utype=o + "ObsDataset.calibLevel"),
+        _char("target_name", "meta.id;src", "Target as given by the PI or survey",
+              utype=o + "Target.Name"),
+        _num("s_ra", "double", "deg", "pos.eq.ra", "Right ascension (ICRS)",
+             utype=o + "Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1"),
+        _num("s_dec", "double", "deg", "pos.eq.dec", "Declination (ICRS)",
+             utype=o + "Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C2"),
+        _num("s_fov", "double", "deg", "phys.angSize;instr.fov", "Field of view diameter",
+             utype=o + "Char.SpatialAxis.Coverage.Bounds.Extent.diameter"),
+        _char("s_region", "pos.outline;obs.field", "Footprint (STC-S, as ESO writes it: "
+              "POLYGON J2000 ...)", xtype="adql:REGION",
+              utype=o + "Char.SpatialAxis.Coverage.Support.Area"),
+        _num("s_resolution", "double", "arcsec", "pos.angResolution", "Spatial resolution",
+             utype=o + "Char.SpatialAxis.Resolution.Refval.value"),
+        _num("t_min", "double", "d", "time.start;obs.exposure", "Start time (MJD)",
+             utype=o + "Char.TimeAxis.Coverage.Bounds.Limits.StartTime"),
+        _num("t_max", "double", "d", "time.end;obs.exposure", "Stop time (MJD)",
+             utype=o + "Char.TimeAxis.Coverage.Bounds.Limits.StopTime"),
+        _num("t_exptime", "double", "s", "time.duration;obs.exposure", "Exposure time",
+             utype=o + "Char.TimeAxis.Coverage.Support.Extent"),
+        _num("em_min", "double", "m", "em.wl;stat.min", "Shortest wavelength",
+             utype=o + "Char.SpectralAxis.Coverage.Bounds.Limits.LoLimit"),
+        _num("em_max", "double", "m", "em.wl;stat.max", "Longest wavelength",
+             utype=o + "Char.SpectralAxis.Coverage.Bounds.Limits.HiLimit"),
+        _num("em_res_power", "double", "", "spect.resolution", "Spectral resolving power",
+             utype=o + "Char.SpectralAxis.Resolution.ResolPower.refVal"),
+        _char("o_ucd", "meta.ucd", "UCD of the observable", utype=o + "Char.ObservableAxis.ucd"),
+        _char("proposal_id", "meta.id;obs.proposal", "ESO programme identifier",
+              utype=o + "Provenance.Proposal.identifier"),
         _char("obs_release_date", "time.release", "Date the product becomes public",
-              xtype="timestamp"),
-        _char("access_url", "meta.ref.url", "DataLink URL of the product"),
-        _char("access_format", "meta.code.mime", "Format of access_url"),
+              xtype="timestamp", utype=o + "Curation.releaseDate"),
+        _char("access_url", "meta.ref.url", "DataLink URL of the product",
+              utype=o + "Access.Reference"),
+        _char("access_format", "meta.code.mime", "Format of access_url",
+              utype=o + "Access.Format"),
         _num("access_estsize", "long", "kbyte", "phys.size;meta.file",
-             "Estimated size of the science file"),
+             "Estimated size of the science file", utype=o + "Access.Size"),
         _char("release_description", "meta.ref.url", "Phase 3 release description"),
-    ))
+        # the other 27 of ESO's 54 columns
+        _num("abmaglim", "double", "mag", "phot.mag;stat.max",
+             "5-sigma limiting AB magnitude (images)", principal=False),
+        _char("bib_reference", "meta.bib.bibcode", "Bibcode of the product's paper",
+              principal=False, utype=o + "Curation.Reference"),
+        _char("dataproduct_subtype", "meta.code.class", "ESO product subtype",
+              principal=False, utype=o + "ObsDataset.dataProductSubtype"),
+        _num("em_xel", "long", "", "meta.number", "Number of spectral pixels",
+             principal=False, utype=o + "Char.SpectralAxis.numBins"),
+        _char("filter", "instr.filter", "Filter or band", principal=False),
+        _num("gal_lat", "double", "deg", "pos.galactic.lat", "Galactic latitude",
+             principal=False),
+        _num("gal_lon", "double", "deg", "pos.galactic.lon", "Galactic longitude",
+             principal=False),
+        _char("last_mod_date", "time.processing", "Last change of the product's metadata",
+              xtype="timestamp", principal=False),
+        _char("multi_ob", "meta.code", "S: from one OB, M: from several", principal=False),
+        _num("n_obs", "int", "", "meta.number;obs", "Number of raw exposures combined",
+             principal=False),
+        _char("o_calib_status", "meta.code.qual", "Calibration of the observable",
+              principal=False, utype=o + "Char.ObservableAxis.calibrationStatus"),
+        _char("obs_creator_did", "meta.id", "IVOA identifier of the original file",
+              principal=False, utype=o + "DataID.CreatorDID"),
+        _char("obs_creator_name", "meta.id", "Who made the product", principal=False,
+              utype=o + "DataID.Creator"),
+        _char("obs_title", "meta.title;obs", "Title of the product", principal=False,
+              utype=o + "DataID.Title"),
+        _char("obstech", "meta.code;instr.setup", "Observing technique", principal=False),
+        _char("p3orig", "meta.code", "Origin: IDP (ESO), EDP (external), ...",
+              principal=False),
+        _char("pol_states", "meta.code;phys.polarization", "Polarisation states",
+              principal=False, utype=o + "Char.PolarizationAxis.stateList"),
+        _num("pol_xel", "long", "", "meta.number", "Number of polarisation samples",
+             principal=False, utype=o + "Char.PolarizationAxis.numBins"),
+        _char("preview_html", "meta.ref.url", "Preview of the product", principal=False),
+        _char("publication_date", "time.processing", "Date the product was published",
+              xtype="timestamp", principal=False),
+        _num("s_pixel_scale", "double", "arcsec", "phys.angSize;instr.pixel",
+             "Spatial sampling (pixel size)", principal=False,
+             utype=o + "Char.SpatialAxis.Sampling.RefVal.SamplingPeriod"),
+        _num("s_xel1", "long", "", "meta.number", "Number of pixels along the first axis",
+             principal=False, utype=o + "Char.SpatialAxis.numBins1"),
+        _num("s_xel2", "long", "", "meta.number", "Number of pixels along the second axis",
+             principal=False, utype=o + "Char.SpatialAxis.numBins2"),
+        _num("snr", "double", "", "stat.snr", "Median signal-to-noise ratio",
+             principal=False),
+        _num("strehl", "double", "", "instr.param", "Strehl ratio (adaptive optics)",
+             principal=False),
+        _num("t_resolution", "double", "s", "time.resolution", "Temporal resolution",
+             principal=False, utype=o + "Char.TimeAxis.Resolution.Refval.value"),
+        _num("t_xel", "long", "", "meta.number", "Number of time samples", principal=False,
+             utype=o + "Char.TimeAxis.numBins"),
+    ), utype="ivo://ivoa.net/std/ObsCore#table-1.1")
     files = TableDef("phase3v2", "product_files",
                      "Every file (science and ancillary) of every current Phase 3 product", (
         _char("product_id", "meta.id", "The product (ivoa.ObsCore.dp_id)", indexed=True),
@@ -152,6 +229,9 @@ def archive_tables(size_column="access_estsize"):
     ))
     return obscore, files
 
+
+#: ObsCore columns computed from others when queried (they follow the emulator's URL).
+OBSCORE_DERIVED = ("obs_publisher_did", "access_url", "access_format", "preview_html")
 
 #: Foreign keys published in TAP_SCHEMA.keys: (from_table, target_table, [(from, to)]).
 FOREIGN_KEYS = (

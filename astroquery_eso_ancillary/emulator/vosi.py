@@ -48,6 +48,7 @@ def capabilities_xml(tap_url, *, default_maxrec=None, hard_maxrec=None,
     xmlns:tr="http://www.ivoa.net/xml/TAPRegExt/v1.0">
 <capability standardID="ivo://ivoa.net/std/TAP" xsi:type="tr:TableAccess">
 {_interface(tap_url, use="base", role="std", version="1.1")}
+<dataModel ivo-id="ivo://ivoa.net/std/ObsCore#core-1.1">ObsCore-1.1</dataModel>
 <language><name>ADQL</name>
 <version ivo-id="{ADQL_IVO_ID}">{ADQL_VERSION}</version>
 <description>ADQL {ADQL_VERSION}: standard ADQL only (no LIMIT, no ESCAPE, no ADQL 2.1

@@ -85,7 +85,7 @@ def _field(column):
         arraysize = arraysize or "*"
     if arraysize:
         attrs.append(f'arraysize="{_text(arraysize)}"')
-    for attr in ("unit", "ucd", "xtype"):
+    for attr in ("unit", "ucd", "utype", "xtype"):
         value = getattr(column, attr, None)
         if value:
             attrs.append(f'{attr}="{_text(value)}"')
