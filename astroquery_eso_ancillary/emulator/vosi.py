@@ -98,6 +98,8 @@ def _column_xml(col):
     if size in (None, "") and col.get("size") not in (None, "", 0):
         size = col.get("size")
     arraysize = f' arraysize="{escape(str(size))}"' if size not in (None, "") else ""
+    if col.get("xtype"):       # VODataService 1.1: the xtype goes in extendedType
+        arraysize += f' extendedType="{escape(str(col["xtype"]))}"'
     flags = ""
     if col.get("indexed"):
         flags += "<flag>indexed</flag>"
