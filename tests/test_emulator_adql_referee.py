@@ -59,6 +59,17 @@ QUERIES = [
     "SELECT table_name, column_name, datatype FROM TAP_SCHEMA.columns WHERE std = 1",
     "SELECT -s_dec, s_ra * 2 + 1 FROM ivoa.ObsCore WHERE (s_ra > 1)",
     "SELECT x.dp_id FROM (SELECT TOP 3 dp_id FROM ivoa.ObsCore) AS x",
+    "SELECT o.dp_id FROM ivoa.ObsCore AS o NATURAL JOIN ivoa.ObsCore AS p",
+    "SELECT o.dp_id FROM ivoa.ObsCore AS o, phase3v2.product_files AS f",
+    "SELECT o.dp_id FROM ivoa.ObsCore AS o RIGHT OUTER JOIN phase3v2.product_files AS f "
+    "ON o.dp_id = f.product_id",
+    "SELECT o.dp_id FROM ivoa.ObsCore AS o FULL OUTER JOIN phase3v2.product_files AS f "
+    "ON o.dp_id = f.product_id",
+    "SELECT ALL dp_id FROM ivoa.ObsCore WHERE dp_id NOT IN ('a', 'b') AND NOT EXISTS "
+    "(SELECT archive_id FROM phase3v2.product_files WHERE product_id = 'x')",
+    "SELECT COUNT(DISTINCT obs_collection) FROM ivoa.ObsCore",
+    'SELECT "filter", filter FROM ivoa.ObsCore AS dec',
+    "select dp_id from ivoa.obscore where target_name like 'N%' order by dp_id asc",
     # refused by an ADQL 2.0 parser
     "SELECT dp_id FROM ivoa.ObsCore LIMIT 5",
     "SELECT dp_id FROM ivoa.ObsCore ORDER BY dp_id OFFSET 3",
@@ -81,6 +92,9 @@ QUERIES = [
     "SELECT dp_id AS value FROM ivoa.ObsCore",
     "SELECT dp_id FROM ivoa.ObsCore WHERE s_ra % 2 = 0",
     "SELECT dp_id, FROM ivoa.ObsCore",
+    "SELECT o.dp_id FROM ivoa.ObsCore AS o CROSS JOIN phase3v2.product_files AS f",
+    "SELECT dp_id FROM ivoa.ObsCore AS o WHERE o.s_ra > (SELECT AVG(s_ra) FROM ivoa.ObsCore)",
+    "SELECT (SELECT COUNT(*) FROM phase3v2.product_files) FROM ivoa.ObsCore",
 ]
 # Syntactically ADQL (the parser alone accepts them), refused by the service after it:
 # an unknown function is an undeclared user-defined function (VOLLT's checker refuses

@@ -428,6 +428,12 @@ class Engine:
             if isinstance(node, exp.Anonymous) and node.name.upper() not in _ADQL_ANONYMOUS:
                 raise AdqlError(f"Unknown function {node.name!r}: the ADQL functions are "
                                 f"{_ADQL_FUNCTIONS_TEXT}")
+            if isinstance(node, exp.Subquery) and not isinstance(
+                    node.parent, (exp.From, exp.Join, exp.In, exp.Exists)):
+                # ADQL 2.0: subqueries in FROM, IN (...) and EXISTS (...) only
+                raise AdqlError(f"A subquery as a value is not ADQL 2.0 "
+                                f"({node.sql(dialect='tsql')[:60]!r}): use IN (SELECT ...) "
+                                f"or a join")
             if isinstance(node, exp.Select):
                 for arg in ("into", "locks", "hint", "kind", "operation_modifiers"):
                     if node.args.get(arg):

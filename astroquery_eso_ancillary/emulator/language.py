@@ -134,6 +134,7 @@ _REFUSED_TOKENS = {
     TokenType.WITH: "WITH (common table expressions) is not ADQL 2.0 (an optional ADQL 2.1 "
                     "feature this service does not declare): use a subquery",
     TokenType.CASE: "CASE is not ADQL",
+    TokenType.CROSS: "CROSS JOIN is not ADQL 2.0: list the tables with commas (FROM a, b)",
     TokenType.TRUE: "TRUE is not an ADQL value: compare with 1 or 0",
     TokenType.FALSE: "FALSE is not an ADQL value: compare with 1 or 0",
 }

@@ -63,7 +63,8 @@ class ArchiveEmulator:
         progenitors DataLink names) are served LZW-compressed as ``<id>.fits.Z``.
     default_maxrec, hard_maxrec : int, optional
         TAP MAXREC used when a query gives none (default: the hard limit), and the most
-        rows ever returned (default `HARD_MAXREC`); both published in /capabilities.
+        rows ever returned (default ``HARD_MAXREC``, 15,000,000); both are published in
+        /capabilities.
     sync_timeout : float
         Seconds a synchronous query may run; past it the answer is HTTP 202 with ESO's
         "Time out! ..." error VOTable (ESO: about 60 s).
