@@ -27,8 +27,9 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from math import asin, atan2, cos, pi, sin
+from math import cos, pi
 
+from .geometry import galactic
 from .schema import OBSCORE_DERIVED, SIZE_COLUMNS, archive_tables
 
 __all__ = [
@@ -492,55 +493,40 @@ _PROFILES = {
     "XSHOOTER": ("ECHELLE,SLIT", "IDP", "S", "ESO", None, 1, 1, 24000, None),
     "KMOS": ("IFU", "IDP", "S", "ESO", 0.2, 14, 14, 2048, None),
 }
+_DEFAULT_PROFILE = ("IMAGE", "IDP", "S", "ESO", None, 1, 1, 1, None)
 _BANDS = {lohi: name for table in (_NIR_BANDS, _OPT_BANDS, _KMOS_BANDS)
           for name, lohi in table.items()}
-
-# ICRS -> Galactic: the north galactic pole and the galactic longitude of the celestial pole.
-_NGP_RA, _NGP_DEC, _L_NCP = 192.85948 * _DEG, 27.12825 * _DEG, 122.93192
-
-
-def _galactic(ra, dec):
-    """(l, b) in degrees of an ICRS position (the IAU 1958 pole, to 1e-4 deg)."""
-    r, d = ra * _DEG, dec * _DEG
-    sin_b = sin(d) * sin(_NGP_DEC) + cos(d) * cos(_NGP_DEC) * cos(r - _NGP_RA)
-    b = asin(max(-1.0, min(1.0, sin_b)))
-    y = cos(d) * sin(r - _NGP_RA)
-    x = sin(d) * cos(_NGP_DEC) - cos(d) * sin(_NGP_DEC) * cos(r - _NGP_RA)
-    return round((_L_NCP - atan2(y, x) / _DEG) % 360.0, 6), round(b / _DEG, 6)
-
 
 def _extras(product, science_name):
     """ESO's other ObsCore columns of a product, decided from its main ones.
 
     They use no random draws (the generator's sequence, and so every other value, stays
     as it was): what varies comes from a hash of the product id. Order: the stored
-    extra columns of `schema.archive_tables` (``preview_html`` is derived).
+    extra columns of `schema.archive_tables` (those in ``OBSCORE_DERIVED`` are computed
+    when asked for, see `Archive._product_dict`).
     """
-    (dp_id, collection, _, _, _, dptype, _, target, ra, dec, fov, _, _, _, _, exptime,
-     em_min, em_max) = product[:18]
+    dp_id, collection, dptype, fov, exptime = (product[0], product[1], product[5],
+                                               product[10], product[15])
     obstech, p3orig, multi_ob, creator, scale, xel1, xel2, em_xel, subtype = _PROFILES.get(
-        collection, ("IMAGE", "IDP", "S", "ESO", None, 1, 1, 1, None))
+        collection, _DEFAULT_PROFILE)
     h = zlib.crc32(dp_id.encode())
     u, v = (h & 0xFFFF) / 65536.0, (h >> 16) / 65536.0
     image = dptype == "image"
+    narrow = collection == "MUSE" and fov < 0.01       # MUSE narrow-field mode
     if dptype == "measurements":            # source tables: no pixels, no sampling
         scale = xel1 = xel2 = None
-    elif collection == "MUSE" and fov < 0.01:   # narrow-field mode
+    elif narrow:
         scale, xel1, xel2 = 0.025, 300, 300
-    gal_lon, gal_lat = _galactic(ra, dec)
-    published = dp_id[4:23] + "Z"
     return (round(21.0 + 3.0 * u, 2) if image else None,      # abmaglim
             None,                                               # bib_reference
             subtype if image else None,                         # dataproduct_subtype
-            em_xel, _BANDS.get((em_min, em_max)),               # em_xel, filter
-            gal_lat, gal_lon, published,                        # gal_lat/lon, last_mod_date
+            em_xel, _BANDS.get((product[16], product[17])),     # em_xel, filter
             multi_ob, 1 + int(v * 4),                           # multi_ob, n_obs
-            "absolute", f"ivo://eso.org/origfile?{science_name}",     # o_calib_status, did
-            creator, f"{collection} {dptype} of {target}",      # obs_creator_name, obs_title
-            obstech, p3orig, None, None,                        # pol_states, pol_xel
-            published, scale, xel1, xel2,                       # publication_date ...
+            "absolute", "ivo://eso.org/origfile?" + science_name,  # o_calib_status, did
+            creator, obstech, p3orig, None, None,               # ..., pol_states, pol_xel
+            scale, xel1, xel2,                                  # s_pixel_scale, s_xel1/2
             None if image else round(5.0 + 95.0 * u, 1),        # snr
-            round(0.05 + 0.3 * v, 3) if (collection == "MUSE" and fov < 0.01) else None,
+            round(0.05 + 0.3 * v, 3) if narrow else None,       # strehl
             exptime, 1)                                         # t_resolution, t_xel
 
 
@@ -804,6 +790,10 @@ class Archive:
         d["access_url"] = f"{url}/datalink/links?ID=ivo://eso.org/ID?{dp_id}"
         d["access_format"] = "application/x-votable+xml;content=datalink"
         d["preview_html"] = f"{url}/previews/{dp_id}"
+        # computed when asked for, as the engine's view does (not stored: cheaper loads)
+        d["gal_lon"], d["gal_lat"] = galactic(d["s_ra"], d["s_dec"])
+        d["publication_date"] = d["last_mod_date"] = dp_id[4:23] + "Z"
+        d["obs_title"] = f"{d['obs_collection']} {d['dataproduct_type']} of {d['target_name']}"
         return {name: d[name] for name in self.obscore_columns}
 
     def _file_dict(self, row):

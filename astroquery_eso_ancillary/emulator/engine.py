@@ -27,7 +27,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, TokenError
 from sqlglot.optimizer.qualify import qualify
 
-from .geometry import SQL_FUNCTIONS, GeometryError
+from .geometry import INTERNAL_FUNCTIONS, SQL_FUNCTIONS, GeometryError
 from .language import (
     ADQL_FUNCTIONS,
     RESERVED_WORDS,
@@ -253,7 +253,7 @@ class Engine:
 
     def _setup_functions(self):
         conn = self._conn
-        for name, (func, nargs) in {**SQL_FUNCTIONS, **_MATH}.items():
+        for name, (func, nargs) in {**SQL_FUNCTIONS, **INTERNAL_FUNCTIONS, **_MATH}.items():
             conn.create_function(name, nargs, self._keep_error(func), deterministic=True)
         conn.create_function("ADQL_RAND", -1, _rand)
         conn.execute("PRAGMA case_sensitive_like = ON")     # ADQL LIKE is case-sensitive
@@ -314,6 +314,10 @@ class Engine:
                           "'/datalink/links?ID=ivo://eso.org/ID?' || dp_id",
             "access_format": "'application/x-votable+xml;content=datalink'",
             "preview_html": "(SELECT base_url FROM _config) || '/previews/' || dp_id",
+            "gal_lon": "ESO_GAL_LON(s_ra, s_dec)", "gal_lat": "ESO_GAL_LAT(s_ra, s_dec)",
+            "publication_date": "substr(dp_id, 5, 19) || 'Z'",
+            "last_mod_date": "substr(dp_id, 5, 19) || 'Z'",
+            "obs_title": "obs_collection || ' ' || dataproduct_type || ' of ' || target_name",
         }
         conn.execute("CREATE VIEW ivoa.ObsCore AS SELECT " + ", ".join(
             f"{derived[c.name]} AS {c.name}" if c.name in derived else c.name
