@@ -203,10 +203,11 @@ def test_5000_ids_chunked_ordered_deduplicated(eso_archive):
 
 
 def test_overflowing_chunk_is_split(eso_archive_factory, no_warnings):
-    emu = eso_archive_factory(products=12, hard_maxrec=40)  # TAP_SCHEMA still fits
+    # 70: the 62 TAP_SCHEMA.columns rows of the two tables (ObsCore has 54) still fit
+    emu = eso_archive_factory(products=20, hard_maxrec=70)
     ids = [p["dp_id"] for p in emu.archive.products]
     expected = files_where(emu.archive, ids)
-    assert len(expected) > 40
+    assert len(expected) > 70
     table = emu.eso.get_product_files(ids, datalink=False)
     assert archive_ids(table) == [f["archive_id"] for f in expected]
     sent = data_queries(emu)
@@ -644,14 +645,14 @@ def test_remaining_keywords(eso_archive, no_warnings):
 
 
 def test_service_row_cap_is_reported(eso_archive_factory):
-    emu = eso_archive_factory(products=12, hard_maxrec=40)
+    emu = eso_archive_factory(products=20, hard_maxrec=70)  # TAP_SCHEMA (62 rows) fits
     eso = emu.eso
     eso.ROW_LIMIT = -1
     total = sum(f["eso_category"].startswith("ANCILLARY.") for f in emu.archive.files)
-    assert total > 40
+    assert total > 70
     with pytest.warns(MaxResultsWarning, match="its own limit"):
         table = eso.query_ancillary()
-    assert len(table) == 40
+    assert len(table) == 70
     with pytest.warns(MaxResultsWarning, match="its own limit"):  # refined path too
         eso.query_ancillary(original_filename="*_*")
 
