@@ -45,8 +45,9 @@ class Conf(_config.ConfigNamespace):
         120,
         "Timeout in seconds for one HTTP request (connect and each read).")
     id_chunk_size = _config.ConfigItem(
-        1000,
-        "How many product ids go into one IN list of one TAP query.")
+        6000,
+        "How many product ids go into one IN list of one TAP query (a query the service "
+        "refuses is split in halves).")
     async_threshold = _config.ConfigItem(
         50000,
         "Selections counted above this many rows run as asynchronous TAP jobs.")
@@ -57,8 +58,11 @@ class Conf(_config.ConfigNamespace):
         0.5,
         "First wait in seconds between retries; it doubles each retry (Retry-After wins).")
     download_workers = _config.ConfigItem(
-        4,
-        "Default number of parallel download workers.")
+        8,
+        "Default number of parallel download workers (see the docs' 'Downloading' page).")
+    host_connections = _config.ConfigItem(
+        8,
+        "Most downloads one run has open at once to one host, whatever max_workers says.")
     download_dir = _config.ConfigItem(
         "eso-ancillary",
         "Default download folder, relative to the current directory unless absolute.")

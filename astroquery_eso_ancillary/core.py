@@ -195,7 +195,7 @@ class EsoClass(_compat.UpstreamEsoClass):
         if info.expired():
             raise LoginError("Your ESO login has expired; call Eso.login() again.")
         return transport.Credentials(info.token, self.trusted_origins(),
-                                     expires=info.expiration_time,
+                                     expires=info.expiration_time, identity=info.username,
                                      renew=lambda: self._renew_login(info.username))
 
     def _renew_login(self, username):
@@ -564,6 +564,7 @@ class EsoClass(_compat.UpstreamEsoClass):
         try:
             rows = download.download_files(
                 jobs, executor=executor, max_workers=max_workers or conf.download_workers,
+                host_connections=conf.host_connections,
                 progress=download.progress_enabled(progress),
                 expected_bytes=download.estimate_bytes(job.estsize_kb for job in jobs))
         except download.DownloadInterrupted as stop:

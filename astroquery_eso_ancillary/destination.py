@@ -90,6 +90,7 @@ class Destination:
         self._lock = threading.Lock()
         self._owners = {}     # name -> archive_id
         self._names = {}      # archive_id -> (name, size)
+        self._denied = {}     # archive_id -> who was refused (HTTP 401): user name or ""
         self._offset = 0      # bytes of the index read so far
         self._load_index()
 
@@ -317,9 +318,13 @@ class Destination:
         for line in complete.splitlines():
             try:
                 entry = json.loads(line)
+                if "denied" in entry:
+                    self._denied[entry["archive_id"]] = str(entry["denied"])
+                    continue
                 name, archive_id, nbytes = entry["name"], entry["archive_id"], int(entry["size"])
             except (ValueError, KeyError, TypeError):
                 continue  # a damaged line (a killed run): that file is checked again
+            self._denied.pop(archive_id, None)
             old = self._names.get(archive_id)
             if old is not None and old[0] != name:
                 self._owners.pop(old[0], None)
@@ -349,9 +354,36 @@ class Destination:
             return None
         return path
 
+    def denied(self, archive_id):
+        """Who the archive refused ``archive_id`` to (HTTP 401) in an earlier run, or None.
+
+        ``""`` means anonymous; otherwise the ESO user name. A re-run asks again
+        only when the login is another.
+        """
+        with self._lock:
+            self._load_index()
+            return self._denied.get(archive_id)
+
+    def deny(self, archive_id, who):
+        """Record that the archive refused ``archive_id`` to ``who`` ("" when anonymous)."""
+        self._append({"archive_id": archive_id, "denied": who},
+                     lambda: self._denied.__setitem__(archive_id, who))
+
     def claim(self, name, archive_id, nbytes):
         """Record that ``name`` now holds the complete file ``archive_id`` (``nbytes`` long)."""
-        line = json.dumps({"name": name, "archive_id": archive_id, "size": int(nbytes)}) + "\n"
+
+        def remember():
+            old = self._names.get(archive_id)
+            if old is not None and old[0] != name:
+                self._owners.pop(old[0], None)
+            self._owners[name] = archive_id
+            self._names[archive_id] = (name, int(nbytes))
+            self._denied.pop(archive_id, None)
+
+        self._append({"name": name, "archive_id": archive_id, "size": int(nbytes)}, remember)
+
+    def _append(self, entry, remember):
+        line = json.dumps(entry) + "\n"
         with self._lock:
             self._load_index()
             fd = os.open(self._engine_path(INDEX_NAME),
@@ -364,10 +396,6 @@ class Destination:
                 os.close(fd)
             if size == self._offset + len(data):  # only our line is new: no need to read
                 self._offset = size
-                old = self._names.get(archive_id)
-                if old is not None and old[0] != name:
-                    self._owners.pop(old[0], None)
-                self._owners[name] = archive_id
-                self._names[archive_id] = (name, int(nbytes))
+                remember()
             else:
                 self._load_index()

@@ -618,8 +618,23 @@ def _decompress(job, row):
     return row
 
 
+def _identity(job):
+    """Who the archive sees on this job's request: the ESO user name, or "" (anonymous)."""
+    credentials = job.options.credentials
+    if credentials is None or not credentials.allows(job.url):
+        return ""
+    return credentials.identity
+
+
 def _download_locked(job, dest, progress):
     options = job.options
+    refused = dest.denied(job.archive_id)
+    if refused is not None and refused == _identity(job) and not options.overwrite:
+        # Asked before with the same login and refused: not worth a request per file.
+        who = f"user {refused}" if refused else "anonymous users"
+        return job.row(http_status=401, message=(
+            f"HTTP 401 in an earlier run (to {who}): the file is proprietary. Log in (or "
+            "with another account) and run again to try it; overwrite=True asks anyway."))
     if not options.overwrite:
         known = dest.complete(job.archive_id)
         if known is not None:
@@ -647,6 +662,8 @@ def _download_locked(job, dest, progress):
                           message="A complete file of this name was already there.")
             return _unzipped(job, row, skip.path)
         except _FailError as fail:
+            if fail.status == 401:
+                dest.deny(job.archive_id, _identity(job))
             return job.row(message=fail.message, http_status=fail.status, attempts=attempts)
         except _RetryError as retry:
             failure, status, wait = retry.message, retry.status, retry.wait
@@ -732,7 +749,7 @@ class _Progress:
         self.stream.flush()
 
 
-def _thread_rows(jobs, run, max_workers, destination):
+def _thread_rows(jobs, run, max_workers, destination, host_connections):
     """Run jobs on daemon worker threads; yield (index, row) as each finishes.
 
     The threads are daemons that take jobs from a queue: scheduling costs the
@@ -745,18 +762,34 @@ def _thread_rows(jobs, run, max_workers, destination):
         tasks.put(item)
     results = queue.SimpleQueue()
 
+    slots = {}  # origin -> semaphore: at most host_connections transfers per host
+    slots_lock = threading.Lock()
+
+    def slot(url):
+        key = transport.origin(url)
+        with slots_lock:
+            if key not in slots:
+                slots[key] = threading.BoundedSemaphore(max(1, int(host_connections)))
+            return slots[key]
+
     def work():
         while not run.cancelled:
             try:
                 index, job = tasks.get_nowait()
             except queue.Empty:
                 return
+            host = slot(job.url)
+            while not host.acquire(timeout=0.1):
+                if run.cancelled:
+                    return
             try:
                 row = download_file(job, run.add, destination=destination)
             except CancelledError:
                 row = _interrupted(job)
             except Exception as exc:  # a bug: still one row
                 row = job.row(message=f"Unexpected failure: {_describe(exc)}")
+            finally:
+                host.release()
             results.put((index, row))
 
     run.results = results
@@ -813,8 +846,8 @@ class DownloadInterrupted(KeyboardInterrupt):
         self.manifest = None
 
 
-def download_files(jobs, *, executor=None, max_workers=4, progress=True,
-                   expected_bytes=None):
+def download_files(jobs, *, executor=None, max_workers=8, progress=True,
+                   expected_bytes=None, host_connections=8):
     """Run many `FileJob` and return their manifest rows, in the order given.
 
     Parameters
@@ -826,6 +859,8 @@ def download_files(jobs, *, executor=None, max_workers=4, progress=True,
         workers' number of tasks are in flight at once).
     max_workers : int, optional
         Number of worker threads.
+    host_connections : int, optional
+        Most transfers open at once to one host (worker threads).
     progress : bool, optional
         Draw the aggregate progress line.
     expected_bytes : int, optional
@@ -854,7 +889,7 @@ def download_files(jobs, *, executor=None, max_workers=4, progress=True,
     if executor is None:
         destination = Destination.shared(jobs[0].options.destination)
         held = destination.folder_lock(timeout=jobs[0].options.lock_timeout)
-        source = _thread_rows(jobs, run, max_workers, destination)
+        source = _thread_rows(jobs, run, max_workers, destination, host_connections)
     else:
         source = _executor_rows(jobs, run, executor, window=max(16, 4 * max_workers))
         run.bytes_per_file = True  # byte counts stay in the workers' processes

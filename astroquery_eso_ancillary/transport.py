@@ -228,6 +228,8 @@ class Credentials:
     renew : callable, optional
         ``renew()`` returns a new token, or None when it cannot (no stored
         password, the service refused).
+    identity : str, optional
+        Who the token logs in (the ESO user name), for records of refusals.
 
     Examples
     --------
@@ -236,10 +238,11 @@ class Credentials:
     (False, False)
     """
 
-    __slots__ = ("_lock", "_renew", "_token", "expires", "origins")
+    __slots__ = ("_lock", "_renew", "_token", "expires", "identity", "origins")
 
-    def __init__(self, token, origins, *, expires=None, renew=None):
+    def __init__(self, token, origins, *, expires=None, renew=None, identity="user"):
         self._token = token
+        self.identity = identity
         self.origins = frozenset(origin(o) for o in origins)
         self.expires = expires
         self._renew = renew
@@ -251,12 +254,14 @@ class Credentials:
     __str__ = __repr__
 
     def __getstate__(self):
-        return {"token": self._token, "origins": sorted(self.origins), "expires": self.expires}
+        return {"token": self._token, "origins": sorted(self.origins), "expires": self.expires,
+                "identity": self.identity}
 
     def __setstate__(self, state):
         self._token = state["token"]
         self.origins = frozenset(state["origins"])
         self.expires = state.get("expires")
+        self.identity = state.get("identity", "user")
         self._renew = None
         self._lock = threading.Lock()
 
