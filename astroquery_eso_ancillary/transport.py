@@ -8,7 +8,7 @@ The client's HTTP transport: where every request of the package is made.
 - One retry policy, `RetryPolicy`, for TAP, DataLink and downloads alike:
   which failures are worth another attempt (connection errors, bodies cut
   short, HTTP 429, 500, 502, 503, 504), how long to wait (exponential
-  backoff, ``Retry-After`` wins, capped at `MAX_WAIT`) and how often.
+  backoff, ``Retry-After`` wins, capped at ``MAX_WAIT``) and how often.
 - Body completeness: `check_complete`.
 - Login: `request_token` asks ESO's token service for a token.
 - Credentials: `Credentials` holds a token and the archive's own origins;
@@ -157,7 +157,8 @@ def send_with_retries(send, url, *, policy=None):
 
     Connection errors, bodies cut short and the policy's statuses are retried
     ``policy.retries`` times (default `RetryPolicy.from_conf`), waiting as the
-    policy says; then `EsoServiceError`. A timeout is not retried.
+    policy says; then `~astroquery_eso_ancillary.EsoServiceError`. A timeout is not
+    retried.
 
     Examples
     --------
@@ -409,6 +410,11 @@ class QuerySession(requests.Session):
         self.headers["User-Agent"] = user_agent()
 
     def request(self, method, url, **kwargs):
+        """Send one request as `requests.Session.request` does, with retries and a cap.
+
+        The credentials (if any) are added for the archive's own origins only,
+        and the whole body is read at once.
+        """
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
         kwargs["stream"] = True  # read below, with a cap on what it inflates to
