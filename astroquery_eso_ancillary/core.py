@@ -508,7 +508,10 @@ class EsoClass(_compat.UpstreamEsoClass):
             Also verify the ``CHECKSUM`` and ``DATASUM`` keywords of FITS files
             (ESO Phase 3 products carry them) with astropy; a file that fails
             is an error row, its bytes kept aside as ``<archive_id>.rejected``.
-            FITS files are always checked to be whole 2880-byte blocks.
+            FITS files are always checked to be whole 2880-byte blocks. Off by
+            default: it reads each FITS file once more (160-480 MB/s on one core
+            here, about 5-10 s for ESO's largest 1.8 GB weight maps), small next to
+            ESO's 1-2 MB/s per connection, but a real cost on a fast link.
 
         Returns
         -------
