@@ -247,7 +247,7 @@ class EsoClass(_compat.UpstreamEsoClass):
         for name, value in given:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{name} must be an int (-1 or 0: no limit), got {value!r}.")
-        if len(given) == 2 and ROW_LIMIT != maxrec:
+        if len(given) == 2 and maxrec != ROW_LIMIT:
             raise ValueError(f"ROW_LIMIT={ROW_LIMIT} and maxrec={maxrec} disagree; they mean "
                              "the same (the row limit of this call): give one.")
         return given[0][1] if given else None
@@ -732,7 +732,7 @@ class EsoClass(_compat.UpstreamEsoClass):
         if wanted is not None and len(table):
             keep = [str(value) in wanted for value in table["semantics"]]
             table = table[keep]
-        return table
+        return tables.fixed_width_strings(table)
 
 
 def _shown(ids):

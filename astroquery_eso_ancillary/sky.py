@@ -4,8 +4,8 @@ Sky positions as astronomers give them, turned into the ICRS cone the queries se
 
 ``coordinates=`` takes a `~astropy.coordinates.SkyCoord` in any frame, or a
 string resolved as astroquery's ``query_region`` resolves it
-(`astroquery.utils.parse_coordinates`: ``'03:33:36 -36:08:25'``, ``'53.4
--36.14'`` or an object name, looked up with Sesame). ``radius=`` takes a
+(`astroquery.utils.parse_coordinates`: an ICRS position such as ``'03h33m36s
+-36d08m25s'`` or ``'53.4 -36.14'``, or an object name, looked up with Sesame). ``radius=`` takes a
 `~astropy.units.Quantity`, an `~astropy.coordinates.Angle`, a string
 (``'5arcmin'``) or a number of degrees; default `DEFAULT_RADIUS`. The result is
 (ra, dec, radius) in ICRS degrees, for `~astroquery_eso_ancillary.adql.cone_condition`.
@@ -14,9 +14,11 @@ string resolved as astroquery's ``query_region`` resolves it
 import math
 import numbers
 import re
+import warnings
 
 import astropy.units as u
 from astropy.coordinates import Angle, SkyCoord
+from astroquery.exceptions import InputWarning
 from astroquery.utils import parse_coordinates
 
 __all__ = ["DEFAULT_RADIUS", "cone", "parse_angle", "parse_cone_text"]
@@ -58,7 +60,11 @@ def _icrs(coordinates):
     if isinstance(coordinates, str):
         try:
             # Positions are parsed, anything else is an object name resolved with Sesame.
-            coordinates = parse_coordinates(coordinates)
+            # A position in text is ICRS, as documented: astroquery's note saying so
+            # would only repeat it.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", InputWarning)
+                coordinates = parse_coordinates(coordinates)
         except Exception as exc:  # astroquery raises many kinds for an unknown name
             raise ValueError(f"coordinates: cannot resolve {coordinates!r} to a sky "
                              f"position ({type(exc).__name__}: {exc}).") from exc

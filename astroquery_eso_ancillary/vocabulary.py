@@ -73,6 +73,12 @@ def _hint(text, known):
         by_lower.setdefault(value.lower(), value)
     probe = text.lower().replace("*", "").replace("?", "")
     close = difflib.get_close_matches(probe, list(by_lower), n=3, cutoff=0.6)
+    if close:
+        # Values sharing a long prefix all look close; name only the best few.
+        def ratio(value):
+            return difflib.SequenceMatcher(None, probe, value).ratio()
+        best = ratio(close[0])
+        close = [c for c in close if ratio(c) >= best - 0.05]
     if not close and probe:
         # Wildcards and prefixes: values containing what was typed.
         close = [v for v in by_lower if probe in v][:3]
