@@ -201,4 +201,6 @@ class Vocabulary:
         """`resolve` ``value`` against the archive's values (None stays None)."""
         if value is None:
             return None
+        # A malformed value fails before any query is sent.
+        adql.compile_patterns(value, what=argument, **dict(ARGUMENTS[argument].options))
         return resolve(value, self.values(argument), argument=argument)
