@@ -177,10 +177,10 @@ def _name_options(group):
     group.add_argument("--radius", metavar="ANGLE",
                        help="radius of --target, e.g. 5arcmin or 0.1 (degrees); default "
                             "1arcmin")
-    group.add_argument("--cone", nargs=3, metavar=("RA", "DEC", "RADIUS"),
-                       help="sky cone (ICRS): degrees (53.4 -36.14 0.1), sexagesimal RA in "
-                            "hours and Dec in degrees (03:33:36 -36:08:25), or values with "
-                            "units (5arcmin)")
+    group.add_argument("--cone", metavar="RA DEC RADIUS",
+                       help="sky cone (ICRS), three values: degrees (53.4 -36.14 0.1), "
+                            "sexagesimal RA in hours and Dec in degrees (03:33:36 -36:08:25 "
+                            "5arcmin), or values with units (53.4deg -36.14deg 5arcmin)")
 
 
 def _selection_options(*, product_ids_help):
@@ -206,6 +206,30 @@ def _selection_options(*, product_ids_help):
                        help="ivoa.ObsCore column filter, e.g. \"target_name=like 'NGC%%'\"")
     group.add_argument("--top", type=int, metavar="N", help="at most N rows")
     return parent
+
+
+def join_cone_values(argv):
+    """``--cone RA DEC RADIUS`` as one value, so that argparse reads a declination
+    such as ``-36:08:25`` as a value rather than as an option.
+
+    Examples
+    --------
+    >>> join_cone_values(["query", "--cone", "03:33:36", "-36:08:25", "5arcmin", "--count"])
+    ['query', '--cone=03:33:36 -36:08:25 5arcmin', '--count']
+    """
+    out, i = [], 0
+    while i < len(argv):
+        item = str(argv[i])
+        if item == "--" :
+            out.extend(str(a) for a in argv[i:])
+            break
+        if item == "--cone" and i + 1 < len(argv) and " " not in str(argv[i + 1]).strip():
+            out.append("--cone=" + " ".join(str(a) for a in argv[i + 1:i + 4]))
+            i += 4
+            continue
+        out.append(item)
+        i += 1
+    return out
 
 
 def build_parser():
@@ -552,8 +576,11 @@ def _sky_kwargs(args):
         raise UsageError("--radius goes with --target (--cone takes its radius as its third "
                          "value)")
     if args.cone:
+        parts = args.cone.split()
+        if len(parts) != 3:
+            raise UsageError(f"--cone takes three values, RA DEC RADIUS; got {args.cone!r}")
         try:
-            ra, dec, radius = sky.parse_cone_text(*args.cone)
+            ra, dec, radius = sky.parse_cone_text(*parts)
         except (ValueError, TypeError) as exc:
             raise UsageError(f"--cone: {_first_line(exc)}") from None
         return {"cone_ra": ra, "cone_dec": dec, "cone_radius": radius}
@@ -920,7 +947,7 @@ def main(argv=None):
     from astroquery.exceptions import NoResultsWarning
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_cone_values(sys.argv[1:] if argv is None else list(argv)))
     restore_log = _setup_messages(args)
     # "Nothing found" warnings are held back: when the command found nothing they
     # become its one error line, else each shows as a warning line at the end.

@@ -373,7 +373,7 @@ class EsoClass(_compat.UpstreamEsoClass):
             Products whose footprint (``s_region``) meets a cone around this
             position: a SkyCoord in any frame (converted to ICRS), or a str
             parsed or resolved (object names, via Sesame) as
-            `astroquery.utils.parse_coordinates` does.
+            ``astroquery.utils.parse_coordinates`` does.
         radius : `~astropy.units.Quantity`, `~astropy.coordinates.Angle`, str or float, optional
             The cone's radius (a float is degrees, a str such as ``'5arcmin'``
             is parsed); default 1 arcmin (`~astroquery_eso_ancillary.sky.DEFAULT_RADIUS`).

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import tables
 
-__all__ = ["plot_categories"]
+__all__ = ["MissingMatplotlibError", "plot_categories"]
 
 
 class MissingMatplotlibError(ImportError):
@@ -77,8 +77,9 @@ def plot_categories(table, *, size_unit="GB", top=None, axes=None):
     has_size = tables.SIZE_COLUMN in rows.colnames
     if has_size:
         column = rows[tables.SIZE_COLUMN]
-        sizes = np.ma.filled(column.astype(float), 0.0) * (column.unit or u.kB)
-        sizes = sizes.to_value(unit)
+        values = np.where(np.ma.getmaskarray(column), 0.0,
+                          np.asarray(np.ma.getdata(column), dtype=float))
+        sizes = (values * (column.unit or u.kB)).to_value(unit)
     plt = _pyplot()
     if axes is None:
         figure, axes = plt.subplots(1, 2 if has_size else 1, sharey=True, squeeze=False,
@@ -94,6 +95,7 @@ def plot_categories(table, *, size_unit="GB", top=None, axes=None):
     axes[0].set_xlabel("files")
     if has_size and len(axes) > 1:
         axes[1].barh(positions, sizes)
-        axes[1].set_xlabel(f"total size ({unit.to_string()})")
+        label = size_unit if isinstance(size_unit, str) else unit.to_string()
+        axes[1].set_xlabel(f"total size ({label})")
     figure.tight_layout()
     return figure

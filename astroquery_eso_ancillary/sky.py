@@ -4,7 +4,7 @@ Sky positions as astronomers give them, turned into the ICRS cone the queries se
 
 ``coordinates=`` takes a `~astropy.coordinates.SkyCoord` in any frame, or a
 string resolved as astroquery's ``query_region`` resolves it
-(`astroquery.utils.parse_coordinates`: an ICRS position such as ``'03h33m36s
+(``astroquery.utils.parse_coordinates``: an ICRS position such as ``'03h33m36s
 -36d08m25s'`` or ``'53.4 -36.14'``, or an object name, looked up with Sesame). ``radius=`` takes a
 `~astropy.units.Quantity`, an `~astropy.coordinates.Angle`, a string
 (``'5arcmin'``) or a number of degrees; default `DEFAULT_RADIUS`. The result is
@@ -87,7 +87,7 @@ def cone(*, coordinates=None, radius=None, cone_ra=None, cone_dec=None, cone_rad
     ----------
     coordinates : `~astropy.coordinates.SkyCoord` or str, optional
         The centre, in any frame; a str is parsed or resolved as by
-        `astroquery.utils.parse_coordinates`.
+        ``astroquery.utils.parse_coordinates``.
     radius : Quantity, Angle, str or float, optional
         With ``coordinates``; default `DEFAULT_RADIUS` (1 arcmin).
     cone_ra, cone_dec, cone_radius : float or Quantity, optional

@@ -201,6 +201,9 @@ class Vocabulary:
         """`resolve` ``value`` against the archive's values (None stays None)."""
         if value is None:
             return None
-        # A malformed value fails before any query is sent.
-        adql.compile_patterns(value, what=argument, **dict(ARGUMENTS[argument].options))
+        # A malformed value fails before any query is sent; '*' needs no look-up.
+        patterns = adql.compile_patterns(value, what=argument,
+                                         **dict(ARGUMENTS[argument].options))
+        if patterns.matches_everything:
+            return value
         return resolve(value, self.values(argument), argument=argument)
