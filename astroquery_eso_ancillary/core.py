@@ -223,7 +223,7 @@ class EsoClass(_compat.UpstreamEsoClass):
         # The archive's spelling of collections, instruments, categories, extensions;
         # anonymous (public metadata), one SELECT DISTINCT per column and instance.
         given = {name: value for name, value in values.items() if value is not None}
-        if not given:
+        if not given or not conf.match_archive_values:
             return values
         vocabulary = Vocabulary(tap.TapClient(self, cache=cache), self.vocabulary_cache,
                                 refresh=not cache)

@@ -16,8 +16,10 @@ from astropy.coordinates import Angle, SkyCoord
 from astropy.table import Table
 from astropy.time import Time
 from astroquery.exceptions import MaxResultsWarning, NoResultsWarning
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from astroquery_eso_ancillary import sky, vocabulary
+from astroquery_eso_ancillary import conf, sky, vocabulary
 
 EX1 = "ADP.2024-03-19T05:58:04.407"
 EX2 = "ADP.2021-04-12T12:27:33.887"
@@ -116,6 +118,42 @@ def test_typos_raise_did_you_mean(eso):
         eso.query_ancillary(collections="NOPE*")
     with pytest.raises(ValueError, match=r"extensions: 'PNGG'.*Did you mean PNG"):
         eso.query_ancillary(extensions="pngg")
+
+
+NAMES = st.lists(st.sampled_from(list("AEHIKMOPRSUVaehikmoprsuv*? _.'")), min_size=1,
+                 max_size=8).map("".join)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(text=NAMES)
+def test_any_name_resolves_to_archive_values_or_is_refused(eso, eso_archive, text):
+    """Whatever is typed, only the archive's own values (or the user's wildcard,
+    when it matches in the user's case) reach the query; else a ValueError."""
+    archive = eso_archive.archive
+    known = sorted({p["obs_collection"] for p in archive.products})
+    try:
+        query = eso.query_ancillary(collections=text, get_query_payload=True)
+    except ValueError as exc:
+        assert "collections" in str(exc)
+        return
+    condition = query.split("o.obs_collection", 1)[1]
+    literals = re.findall(r"'((?:[^']|'')*)'", condition)
+    pattern = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                                 for c in text.strip()), re.IGNORECASE | re.DOTALL)
+    assert literals
+    for literal in literals:
+        if literal in known:
+            assert pattern.fullmatch(literal), (text, literal)
+        else:  # a wildcard kept as LIKE: it matches some values in the user's case
+            assert "*" in text or "?" in text, (text, literal)
+
+
+def test_matching_can_be_turned_off(eso, eso_archive):
+    with conf.set_temp("match_archive_values", False):
+        query = eso.query_ancillary(collections="muse", get_query_payload=True)
+    assert "o.obs_collection = 'muse'" in query
+    assert distinct_queries(eso_archive) == []
 
 
 def test_one_distinct_query_per_column_and_instance(eso, eso_archive, no_warnings):
