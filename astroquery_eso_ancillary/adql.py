@@ -531,7 +531,7 @@ def parse_filter(column, spec, *, argument="column_filters", kind=None, unit="")
     spec : str, number, Time, datetime, date, Quantity, list, tuple or None
         ``"< 3"``, ``"like 'X%'"``, ``"in ('A','B')"``, ``"between 1 and 2"``,
         ``"is null"``, a bare value (``= 'value'``), a number (``= number``),
-        a `~astropy.time.Time`, `datetime.datetime` or `datetime.date` (ISO
+        a `~astropy.time.Time`, ``datetime.datetime`` or ``datetime.date`` (ISO
         text, or MJD on a numeric column), a `~astropy.units.Quantity`
         (converted to ``unit``), a list (``IN``), a tuple opening with an
         operator (``('between', lo, hi)``, ``('>', value)``) or None

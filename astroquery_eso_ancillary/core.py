@@ -386,7 +386,7 @@ class EsoClass(_compat.UpstreamEsoClass):
             syntax: ``{'access_estsize': '> 1000'}``, ``{'extension':
             "in ('FITS', 'PNG')"}``, ``"like 'r.MUSE%'"``, ``'between 1 and 2'``,
             ``'is not null'``, a bare value (``= 'value'``), a number, a
-            `~astropy.time.Time`, `datetime.datetime` or `datetime.date` (ISO
+            `~astropy.time.Time`, ``datetime.datetime`` or ``datetime.date`` (ISO
             text; MJD on numeric columns such as ``t_min``), a
             `~astropy.units.Quantity` (converted to the column's unit), a list
             (``IN``) or a tuple opening with an operator (``('between', lo,

@@ -32,7 +32,7 @@ def _pyplot():
 
 
 def plot_categories(table, *, size_unit="GB", top=None, axes=None):
-    """Bar charts of the files and bytes per category of `list_ancillary_categories`.
+    """Bar charts of the files and bytes per category of ``list_ancillary_categories``.
 
     Parameters
     ----------
@@ -43,12 +43,12 @@ def plot_categories(table, *, size_unit="GB", top=None, axes=None):
         Unit of the sizes drawn (default ``'GB'``).
     top : int, optional
         Only the ``top`` most frequent categories.
-    axes : pair of `matplotlib.axes.Axes`, optional
+    axes : pair of ``matplotlib.axes.Axes``, optional
         Where to draw the counts and the sizes; default a new figure.
 
     Returns
     -------
-    `matplotlib.figure.Figure`
+    ``matplotlib.figure.Figure``
 
     Raises
     ------

@@ -8,7 +8,7 @@ string resolved as astroquery's ``query_region`` resolves it
 -36d08m25s'`` or ``'53.4 -36.14'``, or an object name, looked up with Sesame). ``radius=`` takes a
 `~astropy.units.Quantity`, an `~astropy.coordinates.Angle`, a string
 (``'5arcmin'``) or a number of degrees; default `DEFAULT_RADIUS`. The result is
-(ra, dec, radius) in ICRS degrees, for `~astroquery_eso_ancillary.adql.cone_condition`.
+(ra, dec, radius) in ICRS degrees, for ``adql.cone_condition``.
 ``cone_ra``/``cone_dec``/``cone_radius`` (as in ``astroquery.eso``) pass through.
 """
 import math
