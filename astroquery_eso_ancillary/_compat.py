@@ -23,23 +23,10 @@ from astroquery import log
 from . import transport
 from .exceptions import LoginError
 
-__all__ = [
-    "KEYRING_SERVICE",
-    "UPSTREAM_SHAPE",
-    "TokenInfo",
-    "UpstreamEsoClass",
-    "auth_info",
-    "authenticate",
-    "cached_request",
-    "drop_cached_response",
-    "limit_value",
-    "max_row_limit",
-    "row_limit",
-    "store_password",
-    "stored_password",
-    "token_expiry",
-    "upstream_conf",
-]
+__all__ = ["KEYRING_SERVICE", "UPSTREAM_SHAPE", "TokenInfo", "UpstreamEsoClass", "auth_info",
+           "authenticate", "cached_request", "drop_cached_response", "limit_value",
+           "max_row_limit", "row_limit", "store_password", "stored_password", "token_expiry",
+           "upstream_conf"]
 
 #: The keyring service under which astroquery.eso keeps ESO passwords.
 KEYRING_SERVICE = "astroquery:www.eso.org"
