@@ -51,6 +51,10 @@ class Conf(_config.ConfigNamespace):
     async_threshold = _config.ConfigItem(
         50000,
         "Selections counted above this many rows run as asynchronous TAP jobs.")
+    match_archive_values = _config.ConfigItem(
+        True,
+        "Match collections, instruments, categories and extensions to the archive's "
+        "values (any case; an unknown value is an error). False: send them as given.")
     max_retries = _config.ConfigItem(
         4,
         "How many times a request is retried after a connection error, 429 or 5xx.")

@@ -403,8 +403,12 @@ def test_row_limit_warnings(eso_archive):
         warnings.simplefilter("error")
         assert len(eso.query_ancillary(collections="MUSE", top=3)) == 3
         assert len(eso.query_ancillary(EX1, categories="ANCILLARY.PREVIEW")) == 3
-    with pytest.warns(NoResultsWarning):
-        assert len(eso.query_ancillary(collections="NO_SUCH_COLLECTION")) == 0
+    with pytest.warns(NoResultsWarning, match="no results"):
+        assert len(eso.query_ancillary(collections="MUSE",
+                                       original_filename="NO_SUCH_FILE*")) == 0
+    # A collection the archive does not have is an error, not an empty result.
+    with pytest.raises(ValueError, match="NO_SUCH_COLLECTION"):
+        eso.query_ancillary(collections="NO_SUCH_COLLECTION")
 
 
 def test_order_by(unlimited, eso_archive, no_warnings):
@@ -611,8 +615,10 @@ def test_list_ancillary_categories(eso_archive, no_warnings):
     by_instrument = eso.list_ancillary_categories(instruments="MUSE")
     assert dict(zip(by_instrument["eso_category"], by_instrument["n_files"],
                     strict=True)) == counts
-    with pytest.warns(NoResultsWarning):
-        assert len(eso.list_ancillary_categories(collections="NOPE")) == 0
+    with pytest.warns(NoResultsWarning):  # both exist, but never together
+        assert len(eso.list_ancillary_categories(collections="MUSE", instruments="HARPS")) == 0
+    with pytest.raises(ValueError, match="'NOPE' is no collection"):
+        eso.list_ancillary_categories(collections="NOPE")
 
 
 def test_remaining_keywords(eso_archive, no_warnings):
