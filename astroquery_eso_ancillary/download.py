@@ -28,11 +28,8 @@ How one file is fetched:
 """
 import contextlib
 import dataclasses
-import logging
 import math
 import os
-import sys
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from numbers import Real
@@ -50,6 +47,8 @@ from astroquery import log
 from . import transport
 from .filenames import contained_path, filename_from_disposition, safe_filename
 from .ids import check_archive_id
+from .layout import place
+from .progress import CancelledError, Progress
 from .tables import cell
 from .transport import Credentials, RetryPolicy
 from .unzip import DecompressError, decompress_file, decompressed_name, is_compressed
@@ -59,15 +58,20 @@ try:  # POSIX only; elsewhere the per-file lock is skipped.
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-__all__ = ["MANIFEST_COLUMNS", "STATUSES", "FileJob", "download_file", "download_files",
-           "manifest_table"]
+__all__ = ["MANIFEST_COLUMNS", "PLAN_STATUSES", "STATUSES", "FileJob", "download_file",
+           "download_files", "manifest_table", "plan_file"]
 
 #: Every status a manifest row can have.
 STATUSES = ("downloaded", "resumed", "skipped-existing", "error")
 
+#: Every status a row of a dry run (``dry_run=True``) can have: what would happen.
+PLAN_STATUSES = ("to-download", "to-resume", "to-skip", "error")
+
 #: Manifest columns, in order.
 MANIFEST_COLUMNS = ("archive_id", "product_id", "eso_category", "url", "local_path", "size",
-                    "status", "message", "http_status", "attempts")
+                    "status", "message", "http_status", "attempts",
+                    # Added later, at the end so that column positions stay stable:
+                    "original_filename", "extracted_to", "n_members")
 
 BLOCK_SIZE = 1 << 20
 
@@ -148,13 +152,25 @@ class FileJob:
     eso_category: str = ""
     extension: str = ""
     estsize_kb: float | None = None
+    #: Sub-folder of the destination (``layout='product'``), "" for the destination itself.
+    folder: str = ""
+    #: The local file name chosen beforehand (``names='original'``); "" for the server's.
+    local_name: str = ""
+    original_filename: str = ""
+
+    @property
+    def directory(self):
+        """The folder this file goes to."""
+        return Path(self.options.destination) / self.folder if self.folder else \
+            Path(self.options.destination)
 
     def row(self, **values):
         """A manifest row for this job (as a dict), defaults for what is not given."""
         row = {"archive_id": self.archive_id, "product_id": self.product_id,
                "eso_category": self.eso_category, "url": self.url, "local_path": "",
                "size": 0, "status": "error", "message": "", "http_status": 0,
-               "attempts": 0}
+               "attempts": 0, "original_filename": self.original_filename,
+               "extracted_to": "", "n_members": 0}
         row.update(values)
         return row
 
@@ -218,10 +234,6 @@ class _FailError(Exception):
         self.status = status
 
 
-class CancelledError(Exception):
-    """Raised inside a worker when the user interrupted the run."""
-
-
 def _describe(exc):
     # Name the failure without the exception's text: requests texts can carry URLs
     # and, for some errors, request details. The root cause's class is enough.
@@ -268,6 +280,8 @@ def _body(response, block_size):
 
 
 def _file_name(job, response):
+    if job.local_name:
+        return job.local_name
     proposed = filename_from_disposition(response.headers.get("Content-Disposition"))
     name = safe_filename(proposed, fallback=None) if proposed else ""
     if name:
@@ -279,22 +293,41 @@ def _file_name(job, response):
     return safe_filename(f"{job.archive_id}.{extension}" if extension else job.archive_id)
 
 
-def _existing(job, final):
-    """The complete local file standing for ``final`` (itself or its decompressed form)."""
-    if final.is_file():
-        return final
-    if job.options.unzip and is_compressed(final.name):
-        plain = final.with_name(decompressed_name(final.name))
-        if plain.is_file():
-            return plain
+def _existing(job, final, proposed=None):
+    """The complete local file standing for ``final`` (itself or its decompressed form).
+
+    ``proposed`` is the server's own spelling of the name, which astroquery's
+    ``retrieve_data`` keeps (``:`` included): a file it wrote counts as there.
+    """
+    candidates = [final]
+    if proposed and proposed != final.name and not job.local_name \
+            and safe_filename(proposed, fallback=None) == final.name and "/" not in proposed \
+            and "\\" not in proposed and not proposed.startswith("."):
+        candidates.append(final.with_name(proposed))
+    for path in candidates:
+        if path.is_file():
+            return path
+        if job.options.unzip and is_compressed(path.name):
+            plain = path.with_name(decompressed_name(path.name))
+            if plain.is_file():
+                return plain
     return None
 
 
 def _expected_name(job):
     # What ESO names a file (<archive_id>.<ext>), known before any request.
+    if job.local_name:
+        return job.local_name
     if not job.extension:
         return None
     return safe_filename(f"{job.archive_id}.{job.extension.lower()}")
+
+
+def _upstream_name(job):
+    # retrieve_data's spelling of _expected_name: the server's name, ':' kept.
+    if job.local_name or not job.extension:
+        return None
+    return f"{job.archive_id}.{job.extension.lower()}"
 
 
 def _http_failure(job, response, *, authorized):
@@ -356,7 +389,7 @@ def _attempt(job, part, progress):
         if validator:
             # A server that changed the file since answers 200 with all of it.
             headers["If-Range"] = validator
-    destination = Path(options.destination)
+    destination = job.directory
     with transport.thread_session().get(job.url, headers=headers, stream=True,
                                         timeout=(options.timeout, options.timeout)) as response:
         status = response.status_code
@@ -368,6 +401,7 @@ def _attempt(job, part, progress):
         if status not in (200, 206):
             raise _http_failure(job, response, authorized=bool(credentials))
         name = _file_name(job, response)
+        proposed = filename_from_disposition(response.headers.get("Content-Disposition"))
         try:
             final = contained_path(destination, name)
         except ValueError as exc:
@@ -379,7 +413,7 @@ def _attempt(job, part, progress):
                              f"the file {name} (a login or error page?); nothing was saved.",
                              status=status)
         if not options.overwrite:
-            existing = _existing(job, final)
+            existing = _existing(job, final, proposed)
             if existing is not None:
                 part.unlink(missing_ok=True)
                 raise _SkipError(existing)
@@ -463,10 +497,11 @@ def download_file(job, progress=None):
     >>> download_file(job)["status"]
     'error'
     """
-    destination = Path(job.options.destination)
+    destination = job.directory
     safe_id = safe_filename(job.archive_id)
     part = destination / (safe_id + ".part")
     try:
+        destination.mkdir(parents=True, exist_ok=True)
         with _target_lock(destination / (safe_id + ".lock")):
             return _download_locked(job, part, progress)
     except CancelledError:
@@ -477,10 +512,11 @@ def download_file(job, progress=None):
 
 def _download_locked(job, part, progress):
     options = job.options
-    destination = Path(options.destination)
+    destination = job.directory
     if not options.overwrite:
         expected = _expected_name(job)
-        existing = _existing(job, destination / expected) if expected else None
+        existing = _existing(job, destination / expected, _upstream_name(job)) \
+            if expected else None
         if existing is not None:
             return job.row(local_path=str(existing), size=existing.stat().st_size,
                            status="skipped-existing",
@@ -529,51 +565,6 @@ def _download_locked(job, part, progress):
 
 # -- many files --------------------------------------------------------------------------
 
-class _Progress:
-    """One aggregate line (files and bytes), redrawn from the main thread.
-
-    A carriage return redraws it in place in a terminal and in a Jupyter
-    notebook alike; nothing is drawn when disabled.
-    """
-
-    def __init__(self, nfiles, *, enabled, stream=None, expected_bytes=None):
-        self.nfiles = nfiles
-        self.enabled = enabled
-        self.stream = stream or sys.stdout
-        self.expected = expected_bytes
-        self.files = 0
-        self.bytes = 0
-        self._lock = threading.Lock()
-        self._start = time.monotonic()
-        self._cancel = threading.Event()
-
-    def add(self, nbytes):
-        if self._cancel.is_set():
-            raise CancelledError()
-        with self._lock:
-            self.bytes += nbytes
-
-    def cancel(self):
-        self._cancel.set()
-
-    def draw(self, final=False):
-        if not self.enabled:
-            return
-        elapsed = max(time.monotonic() - self._start, 1e-6)
-        width = 30
-        frac = self.files / self.nfiles if self.nfiles else 1.0
-        fill = int(width * frac)
-        bar = "=" * fill + (">" if fill < width else "") + " " * max(0, width - fill - 1)
-        size = human_file_size(self.bytes).strip()
-        if self.expected:
-            size += f"/~{human_file_size(self.expected).strip()}"
-        rate = human_file_size(self.bytes / elapsed).strip()
-        self.stream.write(f"\r|{bar}| {self.files}/{self.nfiles} files, {size}, {rate}/s  ")
-        if final:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
 def download_files(jobs, *, executor=None, max_workers=4, progress=True,
                    expected_bytes=None):
     """Run many `FileJob` and return their manifest rows, in the order given.
@@ -606,7 +597,7 @@ def download_files(jobs, *, executor=None, max_workers=4, progress=True,
     if own:
         executor = ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(jobs))),
                                       thread_name_prefix="eso-download")
-    bar = _Progress(len(jobs), enabled=progress, expected_bytes=expected_bytes)
+    bar = Progress(len(jobs), enabled=progress, expected_bytes=expected_bytes)
     # Byte counts travel only within this process: other executors report per file.
     callback = bar.add if isinstance(executor, ThreadPoolExecutor) else None
     rows = [None] * len(jobs)
@@ -648,7 +639,7 @@ def manifest_table(rows):
     (['archive_id', 'product_id', 'eso_category'], Unit("byte"))
     """
     columns = {name: [row[name] for row in rows] for name in MANIFEST_COLUMNS}
-    dtypes = {"size": "i8", "http_status": "i4", "attempts": "i4"}
+    dtypes = {"size": "i8", "http_status": "i4", "attempts": "i4", "n_members": "i4"}
     table = Table([Table.Column(columns[name], name=name, dtype=dtypes.get(name, str))
                    if rows else Table.Column([], name=name, dtype=dtypes.get(name, str))
                    for name in MANIFEST_COLUMNS])
@@ -656,7 +647,52 @@ def manifest_table(rows):
     table["size"].description = "Bytes on disk (after decompression when unzip=True)"
     table["status"].description = "One of: " + ", ".join(STATUSES)
     table["message"].description = "Why, for every status but 'downloaded'"
+    table["original_filename"].description = "The file's name when it entered the archive"
+    table["extracted_to"].description = "Folder a tarball was unpacked into (extract=True)"
+    table["n_members"].description = "Number of members unpacked from the tarball"
     return table
+
+
+def plan_file(job):
+    """What `download_file` would do with ``job``, as a manifest row, without any request.
+
+    The row's status is one of `PLAN_STATUSES`; ``size`` is the number of
+    bytes still to transfer (from the archive's estimate, less what a part
+    file already holds; 0 when unknown or skipped) and ``local_path`` where the
+    file would land (when its name is known before the request).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> job = FileJob("ADP.1", "http://x/ADP.1", DownloadOptions(tempfile.mkdtemp()),
+    ...               extension="PNG", estsize_kb=2)
+    >>> row = plan_file(job)
+    >>> row["status"], row["size"], row["local_path"].endswith("ADP.1.png")
+    ('to-download', 2048, True)
+    """
+    options = job.options
+    destination = job.directory
+    expected = _expected_name(job)
+    final = destination / expected if expected else None
+    if final is not None and not options.overwrite:
+        existing = _existing(job, final, _upstream_name(job))
+        if existing is not None:
+            return job.row(local_path=str(existing), size=0, status="to-skip",
+                           message=f"A complete file is already there "
+                                   f"({existing.stat().st_size} bytes).")
+    estimate = estimate_bytes([job.estsize_kb]) if job.estsize_kb is not None else None
+    part = destination / (safe_filename(job.archive_id) + ".part")
+    have = part.stat().st_size if options.continuation and part.is_file() else 0
+    where = str(final) if final is not None else ""
+    if have:
+        remaining = max(estimate - have, 0) if estimate is not None else 0
+        return job.row(local_path=where, size=remaining, status="to-resume",
+                       message=f"Would continue the partial file from byte {have}.")
+    message = "" if estimate is not None else "Size unknown (no estimate in the archive)."
+    if final is None:
+        message = (message + " The name comes from the server.").strip()
+    return job.row(local_path=where, size=estimate or 0, status="to-download",
+                   message=message)
 
 
 def status_counts(manifest):
@@ -695,9 +731,39 @@ def summarize(rows):
     return counts
 
 
-def progress_enabled(progress):
-    """Whether to draw progress: asked for, and astroquery's log level is INFO or lower."""
-    return bool(progress) and log.getEffectiveLevel() <= logging.INFO
+def plan_totals(rows):
+    """Totals of a dry run's rows: files per planned status and bytes to transfer.
+
+    Examples
+    --------
+    >>> plan_totals([{"status": "to-download", "size": 10}, {"status": "to-skip", "size": 0}])
+    {'n_files': 2, 'to-download': 1, 'to-resume': 0, 'to-skip': 1, 'error': 0, 'total_bytes': 10}
+    """
+    totals = {"n_files": len(rows)}
+    totals.update({status: 0 for status in PLAN_STATUSES})
+    for row in rows:
+        totals[row["status"]] = totals.get(row["status"], 0) + 1
+    totals["total_bytes"] = int(sum(row["size"] for row in rows))
+    return totals
+
+
+def summarize_plan(totals):
+    """Log one line about a dry run's totals (`plan_totals`); return the text.
+
+    Examples
+    --------
+    >>> totals = plan_totals([{"status": "to-download", "size": 2048}])
+    >>> text = summarize_plan(totals)  # doctest: +ELLIPSIS
+    INFO: Dry run: 1 to download, 0 to resume, 0 to skip, 0 errors; about 2.0k ... [...]
+    """
+    text = (f"Dry run: {totals['to-download']} to download, {totals['to-resume']} to resume, "
+            f"{totals['to-skip']} to skip, {totals['error']} errors; about "
+            f"{human_file_size(totals['total_bytes']).strip()} bytes to transfer.")
+    if totals["error"]:
+        log.warning(text)
+    else:
+        log.info(text)
+    return text
 
 
 def estimate_bytes(sizes_kb):
@@ -799,7 +865,8 @@ def file_entries(files, *, download_url):
                             "product_id": cell(row, "product_id"),
                             "eso_category": cell(row, "eso_category"),
                             "extension": cell(row, "extension"),
-                            "estsize_kb": cell(row, "access_estsize") or None})
+                            "estsize_kb": cell(row, "access_estsize") or None,
+                            "original_filename": cell(row, "original_filename")})
     else:
         if isinstance(files, (str, bytes)):
             files = [files]
@@ -811,7 +878,7 @@ def file_entries(files, *, download_url):
             entries.append({"archive_id": archive_id,
                             "url": download_url + quote(archive_id, safe=":.+-_"),
                             "product_id": "", "eso_category": "", "extension": "",
-                            "estsize_kb": None})
+                            "estsize_kb": None, "original_filename": ""})
     unique = {}
     for entry in entries:
         unique.setdefault(entry["archive_id"], entry)
@@ -820,7 +887,7 @@ def file_entries(files, *, download_url):
     return list(unique.values())
 
 
-def make_jobs(files, *, download_url, options):
+def make_jobs(files, *, download_url, options, layout="flat", names="archive_id"):
     """Turn a table of files (or archive ids) into one `FileJob` each, repeats dropped.
 
     Parameters
@@ -830,6 +897,8 @@ def make_jobs(files, *, download_url, options):
     download_url : str
         The archive's download prefix, for rows without an ``access_url``.
     options : DownloadOptions
+    layout, names : str
+        Where each file goes and under which name (see `~astroquery_eso_ancillary.layout`).
 
     Examples
     --------
@@ -838,7 +907,10 @@ def make_jobs(files, *, download_url, options):
     >>> jobs[0].url
     'https://x/ADP.1999-01-01T00:00:00.001'
     """
+    entries = place(file_entries(files, download_url=download_url), layout=layout, names=names)
     return [FileJob(entry["archive_id"], entry["url"], options,
                     product_id=entry["product_id"], eso_category=entry["eso_category"],
-                    extension=entry["extension"], estsize_kb=entry["estsize_kb"])
-            for entry in file_entries(files, download_url=download_url)]
+                    extension=entry["extension"], estsize_kb=entry["estsize_kb"],
+                    folder=entry["folder"], local_name=entry["local_name"],
+                    original_filename=entry["original_filename"])
+            for entry in entries]
