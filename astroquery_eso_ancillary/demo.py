@@ -111,7 +111,7 @@ def run(*, destination="eso-ancillary-demo", out=None, seed=DEMO_SEED,
     0
     """
     # Imported here: `eso-ancillary --help` should not pay for astroquery's import.
-    from . import EsoClass, _compat, download
+    from . import EsoClass, _compat, download, previews
     from .emulator import ArchiveEmulator
 
     say = _Printer(out or sys.stdout)
@@ -174,4 +174,14 @@ def run(*, destination="eso-ancillary-demo", out=None, seed=DEMO_SEED,
     say()
     say(f"Done: {len(manifest)} previews ({summary}), {on_disk / 1e6:.1f} MB in "
         f"{destination}/; manifest: {manifest_path}")
+    grid = destination / "previews.png"
+    try:
+        figure = previews.show_previews(manifest, ncols=3, path=grid)
+    except previews.MissingMatplotlibError:
+        say("(Install matplotlib, the [plot] extra, to see the previews in one grid.)")
+    else:
+        if figure is not None:
+            say("They look like this, drawn in one grid:")
+            say.code(f"show_previews(manifest, ncols=3, path={str(grid)!r})")
+            say(f"Grid of the previews: {grid}")
     return 1 if counts.get("error") else 0
