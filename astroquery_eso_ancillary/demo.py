@@ -111,7 +111,8 @@ def run(*, destination="eso-ancillary-demo", out=None, seed=DEMO_SEED,
     0
     """
     # Imported here: `eso-ancillary --help` should not pay for astroquery's import.
-    from . import EsoClass, _compat, download, previews
+    from . import EsoClass, _compat, download
+    from .previews import MissingMatplotlibError, show_previews
     from .emulator import ArchiveEmulator
 
     say = _Printer(out or sys.stdout)
@@ -176,8 +177,8 @@ def run(*, destination="eso-ancillary-demo", out=None, seed=DEMO_SEED,
         f"{destination}/; manifest: {manifest_path}")
     grid = destination / "previews.png"
     try:
-        figure = previews.show_previews(manifest, ncols=3, path=grid)
-    except previews.MissingMatplotlibError:
+        figure = show_previews(manifest, ncols=3, path=grid)
+    except MissingMatplotlibError:
         say("(Install matplotlib, the [plot] extra, to see the previews in one grid.)")
     else:
         if figure is not None:
