@@ -60,7 +60,8 @@ def test_download_extracts_tarball_once(eso_archive, tmp_path):
 
 
 def test_not_a_tarball_is_reported_not_raised(eso_archive, tmp_path):
-    emu, eso = eso_archive, eso_archive.eso  # the emulator serves noise: not a tarball
+    emu, eso = eso_archive, eso_archive.eso
+    emu.file_overrides[TARBALL] = {"body": b"not a tarball " * 100}
     manifest = eso.download_ancillary(ESPRESSO, categories="ANCILLARY.2DECHELLE.TAR",
                                       destination=tmp_path / "dl", extract=True,
                                       progress=False)
