@@ -112,8 +112,8 @@ def run(*, destination="eso-ancillary-demo", out=None, seed=DEMO_SEED,
     """
     # Imported here: `eso-ancillary --help` should not pay for astroquery's import.
     from . import EsoClass, _compat, download
-    from .previews import MissingMatplotlibError, show_previews
     from .emulator import ArchiveEmulator
+    from .previews import MissingMatplotlibError, show_previews
 
     say = _Printer(out or sys.stdout)
     destination = Path(destination)

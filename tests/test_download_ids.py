@@ -4,6 +4,7 @@ import os
 import warnings
 
 import pytest
+from astropy.table import Table
 from astroquery.exceptions import NoResultsWarning
 
 from astroquery_eso_ancillary.cli import main
@@ -67,7 +68,7 @@ def test_mixed_ids_resolved_in_batched_lookups(eso_archive, tmp_path):
 
 
 def test_obsolete_product_through_datalink(eso_archive, tmp_path):
-    emu, eso = eso_archive, eso_archive.eso
+    eso = eso_archive.eso
     manifest = eso.download_ancillary(OBSOLETE, destination=tmp_path, progress=False)
     assert list(manifest["archive_id"]) == ["ADP.2013-06-20T17:15:42.691"]
     assert manifest["status"][0] == "downloaded"
@@ -105,7 +106,6 @@ def test_datalinks_output_is_accepted(eso_archive, tmp_path):
 
 def test_table_of_products_means_their_ancillary_files(eso_archive, tmp_path):
     emu, eso = eso_archive, eso_archive.eso
-    from astropy.table import Table
     manifest = eso.download_ancillary(Table({"dp_id": [HOWTO3]}), destination=tmp_path,
                                       dry_run=True)
     assert list(manifest["archive_id"]) == ancillary_of(emu, HOWTO3)
@@ -150,7 +150,7 @@ def test_product_layout_with_original_names(eso_archive, tmp_path):
 
 
 def test_original_names_that_collide_stay_apart(eso_archive, tmp_path):
-    emu, eso = eso_archive, eso_archive.eso
+    eso = eso_archive.eso
     # Two products' ancillary files share original names in a flat folder.
     ids = [HOWTO3, MUSE]
     plan = eso.download_ancillary(ids, destination=tmp_path, names="original", dry_run=True)

@@ -3,6 +3,7 @@
 import io
 import os
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -41,9 +42,9 @@ def test_download_extracts_tarball_once(eso_archive, tmp_path):
     assert row["status"] == "downloaded" and row["n_members"] == 3
     folder = row["extracted_to"]
     assert folder == str(folder_for(row["local_path"]))
-    assert open(os.path.join(folder, "ES_SOBF_1.fits"), "rb").read() == b"A" * 3000
+    assert Path(folder, "ES_SOBF_1.fits").read_bytes() == b"A" * 3000
     assert os.readlink(os.path.join(folder, "sub", "link")) == "ES_SOBF_2.fits"
-    assert open(row["local_path"], "rb").read() == GOOD  # the tarball is kept
+    assert Path(row["local_path"]).read_bytes() == GOOD  # the tarball is kept
     # A re-run: the file is there, the folder too: nothing unpacked again.
     marker = os.path.join(folder, "ES_SOBF_1.fits")
     os.utime(marker, (1, 1))

@@ -6,6 +6,7 @@ import subprocess
 
 import keyring
 import pytest
+from astropy.table import Table
 
 from astroquery_eso_ancillary.cli import main
 from astroquery_eso_ancillary.filenames import safe_filename
@@ -114,8 +115,7 @@ def test_script_token_from_environment_never_in_script(eso_archive, tmp_path, mo
 
 
 def test_script_sends_no_token_to_other_hosts(eso_archive):
-    emu, eso = eso_archive, eso_archive.eso
-    from astropy.table import Table
+    eso = eso_archive.eso
     table = Table({"archive_id": ["ADP.2016-06-01T14:07:30.137"],
                    "access_url": ["http://127.0.0.2:9/dataPortal/file/x"],
                    "extension": ["PNG"]})
@@ -123,7 +123,7 @@ def test_script_sends_no_token_to_other_hosts(eso_archive):
     line, = [line for line in text.splitlines() if line.startswith("fetch ")]
     assert line.endswith(" 0")  # no token for a host that is not the archive's
     own = eso.download_script("ADP.2016-06-01T14:07:30.137", tool="curl")
-    assert [line for line in own.splitlines() if line.startswith("fetch ")][0].endswith(" 1")
+    assert next(line for line in own.splitlines() if line.startswith("fetch ")).endswith(" 1")
 
 
 def test_script_bad_tool_and_unknown_ids(eso_archive, tmp_path, capsys):
