@@ -88,7 +88,7 @@ def test_script_resumes_a_partial_file(eso_archive, tmp_path, tool):
     assert ranged and ranged[-1].range.startswith("bytes=200000-")
 
 
-@pytest.mark.parametrize("tool", ["curl", "wget"])
+@pytest.mark.parametrize("tool", ["curl", "wget", "aria2c"])
 def test_script_token_from_environment_never_in_script(eso_archive, tmp_path, monkeypatch,
                                                        tool):
     need(tool)
