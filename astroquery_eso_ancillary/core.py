@@ -606,8 +606,9 @@ class EsoClass(_compat.UpstreamEsoClass):
             the totals.
         extract : bool, optional
             Unpack downloaded tarballs (``ANCILLARY.*TAR`` categories, ``.tar``
-            files) into a folder next to them, refusing unsafe members; see
-            `~astroquery_eso_ancillary.extract`.
+            files) into a folder next to them, refusing unsafe members
+            (Python's ``data`` filter); ``extracted_to`` and ``n_members`` say
+            where and how many. A re-run does not unpack again.
 
         Returns
         -------

@@ -192,7 +192,7 @@ def write_script(jobs, *, tool="curl", destination=".", trusted=(), token_variab
     >>> from astroquery_eso_ancillary.download import DownloadOptions, FileJob
     >>> job = FileJob("ADP.1", "https://x/ADP.1", DownloadOptions("/tmp"), extension="PNG")
     >>> text = write_script([job], tool="curl", trusted=["https://x"])
-    >>> "fetch 'https://x/ADP.1' './.' 'ADP.1.png' 1" in text
+    >>> "fetch 'https://x/ADP.1' '.' 'ADP.1.png' 1" in text
     True
     """
     check_tool(tool)
@@ -205,7 +205,8 @@ def write_script(jobs, *, tool="curl", destination=".", trusted=(), token_variab
     for job in jobs:
         name = job.local_name or safe_filename(
             f"{job.archive_id}.{job.extension.lower()}" if job.extension else job.archive_id)
-        folder = f"{destination.rstrip('/') or '.'}/{job.folder or '.'}"
+        root = destination.rstrip("/") or "/"
+        folder = f"{root.rstrip('/')}/{job.folder}" if job.folder else root
         auth = 1 if transport.origin(job.url) in trusted else 0
         lines.append(f"fetch {quote(job.url)} {quote(folder)} {quote(name)} {auth}")
     lines += [

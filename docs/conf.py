@@ -41,7 +41,7 @@ disable_intersphinx = int(os.environ.get("ESO_DOCS_INTERSPHINX", "") != "1")
 nitpicky = True
 # Objects of other projects, unresolvable without intersphinx. Only external names here.
 _EXTERNAL = (r"(astropy|astroquery|pyvo|requests|numpy|dask|distributed|concurrent|pathlib"
-             r"|collections|typing)")
+             r"|collections|typing|matplotlib)")
 nitpick_ignore_regex = [
     (r"py:.*", _EXTERNAL + r"(\..*)?"),
     # Inherited astroquery docstrings (EsoClass.login, query_* ...) name Python's
