@@ -150,7 +150,8 @@ def show_previews(files, *, ncols=4, max=24, path=None, panel_size=3.0, dpi=100)
         try:
             ax.imshow(imread(item["path"]))
         except (OSError, ValueError, SyntaxError) as exc:  # not an image after all
-            ax.text(0.5, 0.5, f"cannot draw:\n{type(exc).__name__}", ha="center",
+            ax.text(0.5, 0.5, f"cannot draw:\nnot a readable image\n({type(exc).__name__})",
+                    ha="center",
                     va="center", transform=ax.transAxes, fontsize=8)
     for ax in list(axes.flat)[len(images):]:
         ax.set_axis_off()
