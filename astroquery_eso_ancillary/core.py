@@ -712,9 +712,10 @@ class EsoClass(_compat.UpstreamEsoClass):
 
         Examples
         --------
+        Write the script here, run it elsewhere with ``ESO_TOKEN=... sh get-files.sh``:
+
         >>> text = Eso.download_script('ADP.2024-03-19T05:58:04.407', tool='wget',
         ...                            path='get-files.sh')  # doctest: +SKIP
-        >>> # elsewhere: ESO_TOKEN=... sh get-files.sh  # doctest: +SKIP
         """
         scripts.check_tool(tool)
         if not isinstance(destination, (str, os.PathLike)):
