@@ -72,6 +72,15 @@ class TokenInfo:
         # Never show the token itself.
         return f"<TokenInfo user={self.username!r} expires={self.expiration_time}>"
 
+    def __getstate__(self):
+        # A pickled instance (a cache, a copy sent elsewhere) does not carry the login.
+        return {"username": self.username, "token": None, "password": None,
+                "expiration_time": 0}
+
+    def __deepcopy__(self, memo):
+        # astroquery's Eso() copies the instance: the copy keeps the login.
+        return TokenInfo(self.username, self.token)
+
 
 def auth_info(eso):
     """The login stored on an ``EsoClass`` instance, or None."""

@@ -23,9 +23,13 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 
+# Only the option table (argparse); the emulator itself is imported when `serve` runs.
+from .emulator import options as emulator_options
+
 __all__ = ["main"]
 
 EXIT_OK = 0
+EXIT_INTERRUPTED = 130  # as a shell reports a program stopped by Ctrl-C
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
@@ -275,13 +279,8 @@ def build_parser():
         description="Serve the local ESO archive emulator until interrupted. The first "
                     "line printed is its base URL (use it with --archive or "
                     "ESO_ARCHIVE_URL).")
-    cmd.add_argument("--port", type=int, default=0, help="port (default: a free one)")
-    cmd.add_argument("--host", default="127.0.0.1")
-    cmd.add_argument("--seed", type=int, default=42, help="seed of the generated archive")
-    cmd.add_argument("--products", type=int, default=None,
-                     help="number of generated products besides the reference ones")
-    cmd.add_argument("--user", action="append", metavar="NAME:PASSWORD",
-                     help="an account for the token service (repeatable)")
+    # The emulator's own options, so this and `python -m ...emulator` take the same ones.
+    emulator_options.add_arguments(cmd)
     cmd.add_argument("--debug", action="store_true", help="show tracebacks")
     cmd.set_defaults(handler=_cmd_serve, quiet=False, verbose=False)
 
@@ -648,8 +647,12 @@ def _cmd_download(args):
         kwargs["max_workers"] = args.workers
     if args.username:
         kwargs["authenticated"] = True
+    interrupted = False
     with contextlib.redirect_stdout(sys.stderr), _log_level(logging.INFO, when=progress):
-        manifest = eso.download_ancillary(files, **kwargs)
+        try:
+            manifest = eso.download_ancillary(files, **kwargs)
+        except download.DownloadInterrupted as stop:
+            manifest, interrupted = stop.manifest, True
     if args.dry_run:
         return _show_plan(manifest, args, destination)
 
@@ -658,6 +661,13 @@ def _cmd_download(args):
         write_table(manifest, manifest_path, "ecsv")
     else:
         manifest_path = Path(args.output)
+        if interrupted:  # --output names where the manifest goes; keep it there too
+            write_table(manifest, manifest_path, "ecsv")
+    if interrupted:
+        done = sum(1 for row in manifest if row["message"] != download.INTERRUPTED)
+        _note(f"Interrupted: {done} of {len(manifest)} files handled; manifest: "
+              f"{manifest_path}. Run the same command again to resume.")
+        return EXIT_INTERRUPTED
     show_table(manifest, args)
     counts = download.status_counts(manifest)
     summary = ", ".join(f"{count} {_STATUS_WORDS.get(status, status)}"
@@ -724,28 +734,20 @@ def _cmd_serve(args):
     import signal
 
     _require_emulator()
-    from .emulator import ArchiveEmulator
-
-    users = {}
-    for item in args.user or ():
-        name, sep, password = item.partition(":")
-        if not sep or not name or not password:
-            raise UsageError(f"--user {item.split(':')[0]!r}...: expected NAME:PASSWORD")
-        users[name] = password
-    kwargs = {"seed": args.seed, "port": args.port, "host": args.host}
-    if args.products is not None:
-        kwargs["products"] = args.products
+    try:
+        emu = emulator_options.from_args(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
     def stop(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    with ArchiveEmulator(**kwargs) as emu:
-        for name, password in users.items():  # besides the emulator's own account
-            emu.add_user(name, password)
+    with emu:
         print(emu.url, flush=True)
-        _note(f"ESO archive emulator (seed {args.seed}) serving at {emu.url}; "
-              "Ctrl+C stops it.")
+        for line in emulator_options.describe(emu):
+            _note(line)
+        _note(f"ESO archive emulator (seed {emu.seed}) serving at {emu.url}; Ctrl+C stops it.")
         try:
             while True:
                 time.sleep(3600)

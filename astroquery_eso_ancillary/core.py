@@ -198,7 +198,18 @@ class EsoClass(_compat.UpstreamEsoClass):
             return None
         if info.expired():
             raise LoginError("Your ESO login has expired; call Eso.login() again.")
-        return transport.Credentials(info.token, self.trusted_origins())
+        return transport.Credentials(info.token, self.trusted_origins(),
+                                     expires=info.expiration_time,
+                                     renew=lambda: self._renew_login(info.username))
+
+    def _renew_login(self, username):
+        # For long runs: log in again with the password astroquery's login stored in the
+        # keyring (the old login stays in use when that fails). None: cannot renew.
+        password = _compat.stored_password(username)
+        if not password or not _compat.authenticate(self, username, password):
+            return None
+        info = _compat.auth_info(self)
+        return info.token, info.expiration_time
 
     # -- queries (adql.py builds the ADQL, tap.py runs it) ------------------------------
 
@@ -532,8 +543,8 @@ class EsoClass(_compat.UpstreamEsoClass):
     def download_ancillary(self, files, *, destination=None, categories=None,
                            overwrite=False, continuation=True, max_workers=None,
                            executor=None, unzip=False, progress=True, authenticated=None,
-                           timeout=None, max_retries=None, layout="flat", names="archive_id",
-                           dry_run=False, extract=False):
+                           timeout=None, max_retries=None, verify=False, layout="flat",
+                           names="archive_id", dry_run=False, extract=False):
         """
         Download files in parallel, resumably, and return a manifest of what happened.
 
@@ -592,6 +603,11 @@ class EsoClass(_compat.UpstreamEsoClass):
         max_retries : int, optional
             Retries per file after a connection error, short body, 429 or
             5xx (each resumes); default ``conf.max_retries``.
+        verify : bool, optional
+            Also verify the ``CHECKSUM`` and ``DATASUM`` keywords of FITS files
+            (ESO Phase 3 products carry them) with astropy; a file that fails
+            is an error row, its bytes kept aside as ``<archive_id>.rejected``.
+            FITS files are always checked to be whole 2880-byte blocks.
         layout : {'flat', 'product'}, optional
             ``'flat'`` (default): every file in ``destination``; ``'product'``:
             one folder per product, named by its product id.
@@ -646,7 +662,7 @@ class EsoClass(_compat.UpstreamEsoClass):
                                continuation=continuation, max_workers=max_workers,
                                executor=executor, unzip=unzip, progress=progress,
                                authenticated=authenticated, timeout=timeout,
-                               max_retries=max_retries)
+                               max_retries=max_retries, verify=verify)
         for name, value in (("dry_run", dry_run), ("extract", extract)):
             if not isinstance(value, bool):
                 raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -655,7 +671,8 @@ class EsoClass(_compat.UpstreamEsoClass):
             names=names, authenticated=authenticated,
             options_kwargs={"overwrite": bool(overwrite), "continuation": bool(continuation),
                             "unzip": bool(unzip), "timeout": float(timeout or self.timeout),
-                            "retry": transport.RetryPolicy.from_conf(retries=max_retries)})
+                            "retry": transport.RetryPolicy.from_conf(retries=max_retries),
+                            "verify": bool(verify)})
         if dry_run:
             rows = [download.plan_file(job) for job in jobs] + errors
             manifest = download.manifest_table(rows)
@@ -665,10 +682,15 @@ class EsoClass(_compat.UpstreamEsoClass):
         download.prepare_destination(folder)
         if jobs:
             log.info(f"Downloading {len(jobs)} files to {folder} ...")
-        rows = download.download_files(
-            jobs, executor=executor, max_workers=max_workers or conf.download_workers,
-            progress=progress_enabled(progress),
-            expected_bytes=download.estimate_bytes(job.estsize_kb for job in jobs))
+        try:
+            rows = download.download_files(
+                jobs, executor=executor, max_workers=max_workers or conf.download_workers,
+                progress=progress_enabled(progress),
+                expected_bytes=download.estimate_bytes(job.estsize_kb for job in jobs))
+        except download.DownloadInterrupted as stop:
+            stop.manifest = download.manifest_table(stop.rows + errors)
+            download.summarize(stop.rows + errors)
+            raise
         if extract:
             rows = [extract_row(row) for row in rows]
         rows += errors

@@ -26,12 +26,14 @@ How one file is fetched:
 - Each worker thread has its own `requests.Session` (connection pool), never
   astroquery's shared session, whose debug hook would log request headers.
 """
-import contextlib
 import dataclasses
 import math
 import os
+import queue
+import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+import warnings
+from concurrent.futures import FIRST_COMPLETED, wait
 from numbers import Real
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -40,23 +42,20 @@ import astropy.units as u
 import numpy as np
 import requests
 import urllib3
+from astropy.io import fits
 from astropy.table import Row, Table
 from astropy.utils.console import human_file_size
 from astroquery import log
 
 from . import transport
-from .filenames import contained_path, filename_from_disposition, safe_filename
+from .destination import Destination, LockTimeoutError
+from .filenames import filename_from_disposition, safe_filename
 from .ids import check_archive_id
 from .layout import place
 from .progress import CancelledError, Progress
 from .tables import cell
 from .transport import Credentials, RetryPolicy
 from .unzip import DecompressError, decompress_file, decompressed_name, is_compressed
-
-try:  # POSIX only; elsewhere the per-file lock is skipped.
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
 
 __all__ = ["MANIFEST_COLUMNS", "PLAN_STATUSES", "STATUSES", "FileJob", "download_file",
            "download_files", "manifest_table", "plan_file"]
@@ -74,6 +73,13 @@ MANIFEST_COLUMNS = ("archive_id", "product_id", "eso_category", "url", "local_pa
                     "original_filename", "extracted_to", "n_members")
 
 BLOCK_SIZE = 1 << 20
+
+#: The message of a file not downloaded because the run was interrupted.
+INTERRUPTED = "Interrupted: run the same download again to resume."
+#: The message of a file not downloaded because the login ran out.
+LOGIN_EXPIRED = "Login expired: log in (Eso.login()) and run again to resume."
+# Names of FITS files that arrive uncompressed (a whole number of 2880-byte blocks).
+_FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fz")
 
 # A name for files the server sends without Content-Disposition, by Content-Type.
 _EXTENSIONS = {"application/fits": "fits", "image/fits": "fits", "image/png": "png",
@@ -99,6 +105,15 @@ class DownloadOptions:
         Which failures are retried, how often and after what wait.
     credentials : `~astroquery_eso_ancillary.transport.Credentials` or None
         The login, sent only to the archive's own hosts. Never shown in the repr.
+    verify : bool
+        Verify the ``CHECKSUM``/``DATASUM`` of FITS files with astropy.
+    stall_window, min_rate : float
+        A transfer slower than ``min_rate`` bytes/s over ``stall_window``
+        seconds is stopped (and resumed, as any lost connection).
+    lock_timeout : float
+        Seconds to wait for another process holding a file's lock.
+    max_inflated_bytes : int
+        Most bytes ``unzip`` writes for one file (a decompression bomb fails).
     block_size : int
         Bytes read and written at a time.
 
@@ -117,6 +132,11 @@ class DownloadOptions:
     timeout: float = 120.0
     retry: RetryPolicy = dataclasses.field(default_factory=RetryPolicy)
     credentials: Credentials | None = dataclasses.field(default=None, repr=False)
+    verify: bool = False
+    stall_window: float = 60.0
+    min_rate: float = 1024.0
+    lock_timeout: float = 600.0
+    max_inflated_bytes: int = 64 << 30
     block_size: int = BLOCK_SIZE
 
 
@@ -173,38 +193,6 @@ class FileJob:
                "extracted_to": "", "n_members": 0}
         row.update(values)
         return row
-
-
-# -- locking -----------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def _target_lock(path):
-    """Hold an exclusive lock on ``path`` (created if needed, removed on release)."""
-    if fcntl is None:  # pragma: no cover - Windows
-        yield
-        return
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            # The previous holder unlinks the file on release: if that happened while
-            # we waited, our lock is on an orphan; take a fresh one.
-            current = os.stat(path).st_ino
-        except FileNotFoundError:
-            current = None
-        except BaseException:
-            os.close(fd)
-            raise
-        if current == os.fstat(fd).st_ino:
-            break
-        os.close(fd)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 # -- one file ----------------------------------------------------------------------------
@@ -280,38 +268,43 @@ def _body(response, block_size):
 
 
 def _file_name(job, response):
-    if job.local_name:
-        return job.local_name
-    proposed = filename_from_disposition(response.headers.get("Content-Disposition"))
-    name = safe_filename(proposed, fallback=None) if proposed else ""
-    if name:
-        return name
+    """The local name of the file (sanitised) and the extension it would have by type."""
     extension = (job.extension or "").lower()
     if not extension:
         ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         extension = _EXTENSIONS.get(ctype, "")
-    return safe_filename(f"{job.archive_id}.{extension}" if extension else job.archive_id)
+    if job.local_name:  # names='original': chosen before the request
+        return job.local_name, extension
+    proposed = filename_from_disposition(response.headers.get("Content-Disposition"))
+    name = safe_filename(proposed, fallback=None) if proposed else ""
+    if name:
+        return name, extension
+    return (safe_filename(f"{job.archive_id}.{extension}" if extension else job.archive_id),
+            extension)
 
 
-def _existing(job, final, proposed=None):
-    """The complete local file standing for ``final`` (itself or its decompressed form).
-
-    ``proposed`` is the server's own spelling of the name, which astroquery's
-    ``retrieve_data`` keeps (``:`` included): a file it wrote counts as there.
-    """
-    candidates = [final]
-    if proposed and proposed != final.name and not job.local_name \
-            and safe_filename(proposed, fallback=None) == final.name and "/" not in proposed \
-            and "\\" not in proposed and not proposed.startswith("."):
-        candidates.append(final.with_name(proposed))
-    for path in candidates:
-        if path.is_file():
-            return path
-        if job.options.unzip and is_compressed(path.name):
-            plain = path.with_name(decompressed_name(path.name))
-            if plain.is_file():
-                return plain
+def _existing(job, final):
+    """The complete local file standing for ``final`` (itself or its decompressed form)."""
+    if Destination.regular_file(final):
+        return final
+    if job.options.unzip and is_compressed(final.name):
+        plain = Destination.regular_file(final.with_name(decompressed_name(final.name)))
+        if plain is not None:
+            return plain
     return None
+
+
+def _upstream_copy(job, final, proposed):
+    """The file astroquery's ``retrieve_data`` wrote for ``final``, if any.
+
+    It keeps the server's spelling of the name (``ADP.2016-06-01T14:07:30.137.png``,
+    ``:`` included) where this package writes ``_``: such a file counts as there.
+    """
+    if not proposed or job.local_name or proposed == final.name \
+            or safe_filename(proposed, fallback=None) != final.name \
+            or "/" in proposed or "\\" in proposed or proposed.startswith("."):
+        return None
+    return _existing(job, final.with_name(proposed))
 
 
 def _expected_name(job):
@@ -356,54 +349,119 @@ def _http_failure(job, response, *, authorized):
     return _FailError(f"HTTP {status}: unexpected answer from the server.", status=status)
 
 
-# The server's validator (ETag or Last-Modified) of the file a part file holds the start of,
-# kept as an extended attribute (no extra file); where those are unsupported, resumes go
-# without the If-Range safeguard.
-_VALIDATOR_ATTR = "user.astroquery_eso_ancillary.validator"
+def _strong_validator(response):
+    """The response's validator if it can guard a byte range (strong ETag, Last-Modified)."""
+    etag = response.headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return response.headers.get("Last-Modified") or None
 
 
-def _save_validator(part, response):
-    value = response.headers.get("ETag") or response.headers.get("Last-Modified")
-    if not value or value.startswith("W/"):  # weak ETags cannot guard a byte range
-        return
-    with contextlib.suppress(OSError, AttributeError, UnicodeError):
-        os.setxattr(part, _VALIDATOR_ATTR, value.encode("ascii"))
-
-
-def _load_validator(part):
+def _size_cap(job):
+    """Most bytes accepted without a Content-Length (None: no estimate to go by)."""
     try:
-        return os.getxattr(part, _VALIDATOR_ATTR).decode("ascii")
-    except (OSError, AttributeError, UnicodeError):
+        estimate = float(job.estsize_kb) * 1024
+    except (TypeError, ValueError):
         return None
+    if not math.isfinite(estimate) or estimate < 0:
+        return None
+    # ESO patches FITS headers at download time, so sizes differ a little from the
+    # estimate; a body three times as long (and 32 MiB more) is not that.
+    return int(max(3 * estimate, estimate + (32 << 20)))
 
 
-def _attempt(job, part, progress):
+def _check_cancel(progress):
+    if progress is not None:
+        progress(0)
+
+
+def _pause(seconds, progress):
+    """Sleep ``seconds``, waking every 0.1 s to see whether the run was interrupted."""
+    deadline = time.monotonic() + seconds
+    while True:
+        _check_cancel(progress)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(left, 0.1))
+
+
+def _fits_problem(path, name, *, verify):
+    """Why a FITS file is not whole (None when it is, or is no FITS file)."""
+    if not name.lower().endswith(_FITS_SUFFIXES):
+        return None
+    size = path.stat().st_size
+    if size % 2880:
+        return (f"{size} bytes is not a whole number of 2880-byte FITS blocks: the file is "
+                "incomplete or not FITS")
+    if not verify:
+        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with fits.open(path, checksum=True, memmap=False, lazy_load_hdus=False) as hdus:
+                for hdu in hdus:
+                    hdu.data  # noqa: B018 - reading the data is what checks DATASUM
+        except (OSError, ValueError, TypeError) as exc:
+            return f"astropy.io.fits cannot read it ({type(exc).__name__})"
+    bad = [str(w.message) for w in caught if "checksum" in str(w.message).lower()
+           or "datasum" in str(w.message).lower()]
+    return f"CHECKSUM/DATASUM verification failed: {bad[0]}" if bad else None
+
+
+def _claimable(dest, job, name, response_ext):
+    """The name this file may take: the server's, unless another archive id owns it."""
+    owner = dest.owner(name)
+    if owner is None or owner == job.archive_id:
+        return name
+    # Two archive ids, one name: this one falls back to ESO's own spelling.
+    alternative = safe_filename(f"{job.archive_id}.{response_ext}" if response_ext
+                                else job.archive_id)
+    if dest.owner(alternative) not in (None, job.archive_id):
+        raise _FailError(f"The server named the file {name!r}, already the name of "
+                         f"{owner} in this folder; not overwritten.")
+    return alternative
+
+
+def _attempt(job, dest, progress):
     """One request: (final path, resumed?, HTTP status), or _RetryError/_FailError/_SkipError."""
     options = job.options
-    offset = part.stat().st_size if part.exists() else 0
-    credentials = transport.auth_headers(job.url, options.credentials)
-    headers = dict(credentials)
-    validator = _load_validator(part) if offset else None
+    credentials = options.credentials
+    if credentials is not None and credentials.expired() and not credentials.renew():
+        raise _FailError(LOGIN_EXPIRED)
+    offset = dest.part_size(job.archive_id)
+    validator = dest.load_validator(job.archive_id, url=job.url) if offset else None
+    if offset and not validator:
+        # Nothing proves the part file is the start of the file the server has now.
+        dest.discard_part(job.archive_id)
+        offset = 0
+    headers = transport.request_headers(job.url, credentials)
+    authorized = bool(headers)
     if offset:
         headers["Range"] = f"bytes={offset}-"
-        if validator:
-            # A server that changed the file since answers 200 with all of it.
-            headers["If-Range"] = validator
-    destination = job.directory
+        headers["If-Range"] = validator  # a changed file comes back whole (200)
+    _check_cancel(progress)  # no request starts after an interrupt
     with transport.thread_session().get(job.url, headers=headers, stream=True,
                                         timeout=(options.timeout, options.timeout)) as response:
+        del headers  # the token stays out of tracebacks that show locals
         status = response.status_code
         if status == 416 and offset:
             # The part file is not a prefix the server can continue: start over.
-            part.unlink(missing_ok=True)
+            dest.discard_part(job.archive_id)
             raise _RetryError("HTTP 416: the partial file could not be continued; restarting.",
                               status=status, wait=0, count=False)
+        if status == 401 and authorized and credentials.renew():
+            raise _RetryError("HTTP 401: the login was renewed; trying again.", status=status,
+                              wait=0, count=False)
         if status not in (200, 206):
-            raise _http_failure(job, response, authorized=bool(credentials))
-        name = _file_name(job, response)
-        proposed = filename_from_disposition(response.headers.get("Content-Disposition"))
+            raise _http_failure(job, response, authorized=authorized)
+        name, extension = _file_name(job, response)
         try:
-            final = contained_path(destination, name)
+            name = _claimable(dest, job, name, extension)
+            if (dest.path / name).is_symlink():
+                raise _FailError(f"{name} in the destination is a symbolic link; it is not "
+                                 "followed or replaced.", status=status)
+            final = dest.final_path(name)
         except ValueError as exc:
             raise _FailError(str(exc), status=status) from None
         ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -412,56 +470,95 @@ def _attempt(job, part, progress):
             raise _FailError(f"HTTP {status} but the server sent an HTML page ({ctype}) instead of "
                              f"the file {name} (a login or error page?); nothing was saved.",
                              status=status)
-        if not options.overwrite:
-            existing = _existing(job, final, proposed)
-            if existing is not None:
-                part.unlink(missing_ok=True)
-                raise _SkipError(existing)
+        length = response.headers.get("Content-Length")
+        length = int(length) if length is not None and length.isdigit() else None
         total = None
         if status == 206:
             spec = _content_range(response.headers.get("Content-Range", ""))
             if spec is None or spec[0] != offset:
-                part.unlink(missing_ok=True)
+                dest.discard_part(job.archive_id)
                 raise _RetryError("The server answered a Range request with the wrong piece; "
                                   "restarting.", status=status, wait=0)
-            etag = response.headers.get("ETag")
-            if validator and validator.startswith('"') and etag and etag != validator:
-                # The server ignored If-Range, but the file is not the one we began.
-                part.unlink(missing_ok=True)
-                raise _RetryError("The file changed on the server since the partial download; "
-                                  "restarting.", status=status, wait=0, count=False)
+            if _strong_validator(response) != validator:
+                # The server ignored If-Range, or cannot show it is the same file.
+                dest.discard_part(job.archive_id)
+                raise _RetryError("The server could not show the file is the one the partial "
+                                  "download began; restarting.", status=status, wait=0,
+                                  count=False)
             total = spec[1]
-            mode = "ab"
+            append = True
         else:
             if offset:
-                log.debug(f"{job.archive_id}: the server ignored the Range request; "
-                          f"restarting from byte 0.")
+                log.debug(f"{job.archive_id}: the server sent the whole file; restarting.")
             offset = 0
-            mode = "wb"
-        length = response.headers.get("Content-Length")
-        if total is None and length is not None and length.isdigit():
-            total = offset + int(length)
+            append = False
+            total = length
+        if total is None and length is not None:
+            total = offset + length
+        if not options.overwrite:
+            proposed = filename_from_disposition(response.headers.get("Content-Disposition"))
+            existing = _existing(job, final) or _upstream_copy(job, final, proposed)
+            upstream = existing is not None and existing.name == proposed != final.name
+            if existing is not None and ((existing != final and not upstream) or total is None
+                                         or existing.stat().st_size == total):
+                dest.discard_part(job.archive_id)
+                if existing == final or upstream:  # next time: known without a request
+                    dest.claim(existing.name, job.archive_id, existing.stat().st_size)
+                raise _SkipError(existing)
+        cap = total if total is not None else _size_cap(job)
         received = offset
-        with open(part, mode) as out:
-            if mode == "wb":
-                _save_validator(part, response)
+        with dest.open_part(job.archive_id, append=append) as out:
+            if not append:
+                dest.save_validator(job.archive_id, url=job.url,
+                                    validator=_strong_validator(response))
+            window_start, window_bytes = time.monotonic(), 0
             try:
                 for chunk in _body(response, options.block_size):
                     out.write(chunk)
                     received += len(chunk)
+                    window_bytes += len(chunk)
                     if progress is not None:
                         progress(len(chunk))
+                    if cap is not None and received > cap:
+                        break
+                    now = time.monotonic()
+                    if now - window_start >= options.stall_window:
+                        if window_bytes < options.min_rate * (now - window_start):
+                            raise _RetryError(
+                                f"Stalled: {window_bytes} bytes in the last "
+                                f"{now - window_start:.0f} s (below {options.min_rate} bytes/s)"
+                                f"; {received} of {total if total is not None else '?'} "
+                                "bytes kept to resume.", status=status)
+                        window_start, window_bytes = now, 0
             except _NETWORK_ERRORS as exc:
                 raise _RetryError(f"Connection lost after {received} of "
                                   f"{total if total is not None else '?'} bytes "
                                   f"({_describe(exc)}).", status=status) from None
-        if total is not None and received != total:
-            if received > total:
-                part.unlink(missing_ok=True)
-            raise _RetryError(f"Received {received} bytes where {total} were announced.",
-                              status=status)
-        os.replace(part, final)
-        return final, status == 206, status
+    if cap is not None and received > cap:
+        dest.discard_part(job.archive_id)
+        why = (f"the server sent more than its Content-Length ({total} bytes)" if total is not None
+               else f"the server sent more than {cap} bytes for a file the archive estimates "
+                    f"at {job.estsize_kb} kB")
+        raise _FailError(f"Cut: {why}; nothing was kept.", status=status)
+    if total is not None and received != total:
+        raise _RetryError(f"Received {received} bytes where {total} were announced.",
+                          status=status)
+    floor = _size_cap(job) and float(job.estsize_kb) * 1024 / 2
+    if total is None and floor and received < floor - 65536:
+        # No length announced and far below the archive's estimate: the connection
+        # most likely ended early.
+        raise _RetryError(f"The connection ended after {received} bytes with no length "
+                          f"announced, for a file the archive estimates at {job.estsize_kb} "
+                          "kB: the file seems cut short.", status=status)
+    problem = _fits_problem(dest.part_path(job.archive_id), name, verify=options.verify)
+    if problem:
+        kept = dest.set_aside(job.archive_id)
+        raise _FailError(f"Not a complete FITS file: {problem}. The bytes are kept aside as "
+                         f"{kept.name}.", status=status)
+    os.replace(dest.part_path(job.archive_id), final)
+    dest.discard_part(job.archive_id)
+    dest.claim(final.name, job.archive_id, received)
+    return final, status == 206, status
 
 
 class _SkipError(Exception):
@@ -470,7 +567,11 @@ class _SkipError(Exception):
         self.path = path
 
 
-def download_file(job, progress=None):
+def _interrupted(job):
+    return job.row(message=INTERRUPTED)
+
+
+def download_file(job, progress=None, *, destination=None):
     """Download one file; return its manifest row as a dict. Never raises for HTTP or I/O.
 
     Top-level and fed plain values, so any executor can run it, including
@@ -481,8 +582,11 @@ def download_file(job, progress=None):
     job : FileJob
     progress : callable, optional
         Called with the number of bytes of each block received (from the
-        worker thread). It may raise `CancelledError` to stop the download, leaving
-        the part file to resume.
+        worker thread), and with 0 while waiting. It may raise
+        `CancelledError` to stop the download, leaving the part file to resume.
+    destination : `~astroquery_eso_ancillary.destination.Destination`, optional
+        The folder's state, shared by the workers of one run (default: this
+        process's one for ``job.options.destination``).
 
     Returns
     -------
@@ -497,45 +601,72 @@ def download_file(job, progress=None):
     >>> download_file(job)["status"]
     'error'
     """
-    destination = job.directory
-    safe_id = safe_filename(job.archive_id)
-    part = destination / (safe_id + ".part")
+    if destination is None and job.folder:
+        # layout='product': each product's folder is created when its first file comes.
+        try:
+            job.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return job.row(message=f"Local file error in {job.directory}: {_describe(exc)}")
+    dest = destination or Destination.shared(job.directory)
     try:
-        destination.mkdir(parents=True, exist_ok=True)
-        with _target_lock(destination / (safe_id + ".lock")):
-            return _download_locked(job, part, progress)
+        with dest.lock(job.archive_id, timeout=job.options.lock_timeout,
+                       check=lambda: _check_cancel(progress)):
+            row = _download_locked(job, dest, progress)
     except CancelledError:
         raise
+    except LockTimeoutError as exc:
+        return job.row(message=f"Not downloaded: {exc.strerror}.")
     except OSError as exc:
-        return job.row(message=f"Local file error in {destination}: {_describe(exc)}")
+        return job.row(message=f"Local file error in {dest.path}: {_describe(exc)}")
+    credentials = job.options.credentials
+    if credentials is not None and not credentials.allows(job.url) and row["status"] != "error":
+        note = (f"From {transport.origin(job.url)}, not one of the archive's own hosts: your "
+                "login was not sent there.")
+        row["message"] = f"{row['message']} {note}".strip()
+    return row
 
 
-def _download_locked(job, part, progress):
+def _unzipped(job, row, path):
+    """Decompress a downloaded (or found) file when unzip=True; update the row."""
+    if not (job.options.unzip and is_compressed(path.name)):
+        return row
+    try:
+        plain = decompress_file(path, max_bytes=job.options.max_inflated_bytes)
+    except DecompressError as exc:
+        row.update(status="error", message=f"Downloaded, but not decompressed: {exc}")
+    else:
+        row.update(local_path=str(plain), size=plain.stat().st_size)
+    return row
+
+
+def _download_locked(job, dest, progress):
     options = job.options
-    destination = job.directory
     if not options.overwrite:
-        expected = _expected_name(job)
-        existing = _existing(job, destination / expected, _upstream_name(job)) \
-            if expected else None
-        if existing is not None:
-            return job.row(local_path=str(existing), size=existing.stat().st_size,
-                           status="skipped-existing",
-                           message="A complete file of this name was already there.")
+        known = dest.complete(job.archive_id)
+        if known is not None:
+            # The folder's own record: complete, and of this archive id. No request.
+            existing = _existing(job, known) or known
+            row = job.row(local_path=str(existing), size=existing.stat().st_size,
+                          status="skipped-existing",
+                          message="A complete file of this name was already there.")
+            return _unzipped(job, row, existing)
     if not options.continuation:
-        part.unlink(missing_ok=True)
+        dest.discard_part(job.archive_id)
+    policy = options.retry
     attempts = 0
     failures = 0
     resumed = False
     while True:
         attempts += 1
         try:
-            final, was_resumed, status = _attempt(job, part, progress)
+            final, was_resumed, status = _attempt(job, dest, progress)
             resumed = resumed or was_resumed
             break
         except _SkipError as skip:
-            return job.row(local_path=str(skip.path), size=skip.path.stat().st_size,
-                           status="skipped-existing", attempts=attempts,
-                           message="A complete file of this name was already there.")
+            row = job.row(local_path=str(skip.path), size=skip.path.stat().st_size,
+                          status="skipped-existing", attempts=attempts,
+                          message="A complete file of this name was already there.")
+            return _unzipped(job, row, skip.path)
         except _FailError as fail:
             return job.row(message=fail.message, http_status=fail.status, attempts=attempts)
         except _RetryError as retry:
@@ -545,25 +676,102 @@ def _download_locked(job, part, progress):
             failure, status, wait, counted = f"Request failed: {_describe(exc)}.", 0, None, True
         if counted:
             failures += 1
-        if failures > options.retry.retries or attempts > options.retry.retries + 3:
-            kept = " The partial file is kept for a later resume." if part.exists() else ""
+        if failures > policy.retries or attempts > policy.retries + 3:
+            kept = (" The partial file is kept for a later resume."
+                    if dest.part_size(job.archive_id) else "")
             return job.row(message=f"Gave up after {attempts} attempts: {failure}{kept}",
                            http_status=status, attempts=attempts)
-        time.sleep(options.retry.wait(max(failures, 1), wait))
+        _pause(policy.wait(max(failures, 1), wait), progress)
     row = job.row(local_path=str(final), size=final.stat().st_size,
                   status="resumed" if resumed else "downloaded", http_status=status,
                   attempts=attempts)
-    if options.unzip and is_compressed(final.name):
-        try:
-            plain = decompress_file(final)
-        except DecompressError as exc:
-            row.update(status="error", message=f"Downloaded, but not decompressed: {exc}")
-        else:
-            row.update(local_path=str(plain), size=plain.stat().st_size)
-    return row
+    return _unzipped(job, row, final)
 
 
 # -- many files --------------------------------------------------------------------------
+
+def _thread_rows(jobs, run, max_workers, destination):
+    """Run jobs on daemon worker threads; yield (index, row) as each finishes.
+
+    The threads are daemons that take jobs from a queue: scheduling costs the
+    same per file whatever the number of files, and an interrupted run returns
+    without waiting for a worker stuck on a stalled server (its part file
+    stays resumable).
+    """
+    tasks = queue.SimpleQueue()
+    for item in enumerate(jobs):
+        tasks.put(item)
+    results = queue.SimpleQueue()
+
+    def work():
+        while not run.cancelled:
+            try:
+                index, job = tasks.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                # Files of other folders (layout='product') lock file by file.
+                row = download_file(job, run.add,
+                                    destination=None if job.folder else destination)
+            except CancelledError:
+                row = _interrupted(job)
+            except Exception as exc:  # a bug: still one row
+                row = job.row(message=f"Unexpected failure: {_describe(exc)}")
+            results.put((index, row))
+
+    run.results = results
+    threads = [threading.Thread(target=work, name=f"eso-download-{n}", daemon=True)
+               for n in range(max(1, min(max_workers, len(jobs))))]
+    for thread in threads:
+        thread.start()
+    run.threads = threads
+    for _ in range(len(jobs)):
+        while True:
+            try:
+                yield results.get(timeout=0.25)
+                break
+            except queue.Empty:
+                run.draw()
+
+
+def _executor_rows(jobs, run, executor, window):
+    """Run jobs on a given executor, at most ``window`` in flight; yield (index, row)."""
+    pending = {}
+    feed = iter(enumerate(jobs))
+    run.futures = pending
+
+    def fill():
+        for index, job in feed:
+            pending[executor.submit(download_file, job)] = index
+            if len(pending) >= window:
+                return
+
+    fill()
+    while pending:
+        done, _ = wait(list(pending), timeout=0.25, return_when=FIRST_COMPLETED)
+        for future in done:
+            index = pending.pop(future)
+            try:
+                row = future.result()
+            except Exception as exc:  # a lost worker, a bug: still one row
+                row = jobs[index].row(message=f"Unexpected failure: {_describe(exc)}")
+            yield index, row
+        fill()
+        run.draw()
+
+
+class DownloadInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a download; ``rows`` (or ``manifest``) holds what was done.
+
+    Rows of files not finished say so (``interrupted``); running the same
+    download again resumes them.
+    """
+
+    def __init__(self, rows):
+        super().__init__("Download interrupted")
+        self.rows = rows
+        self.manifest = None
+
 
 def download_files(jobs, *, executor=None, max_workers=4, progress=True,
                    expected_bytes=None):
@@ -573,10 +781,11 @@ def download_files(jobs, *, executor=None, max_workers=4, progress=True,
     ----------
     jobs : list of FileJob
     executor : `concurrent.futures.Executor`, optional
-        Runs `download_file`; default a thread pool of ``max_workers``
-        threads, shut down afterwards (a given executor is left running).
+        Runs `download_file`; default: ``max_workers`` worker threads of this
+        process (a given executor is left running; at most a few times its
+        workers' number of tasks are in flight at once).
     max_workers : int, optional
-        Size of the default thread pool.
+        Number of worker threads.
     progress : bool, optional
         Draw the aggregate progress line.
     expected_bytes : int, optional
@@ -586,6 +795,12 @@ def download_files(jobs, *, executor=None, max_workers=4, progress=True,
     -------
     list of dict
 
+    Raises
+    ------
+    DownloadInterrupted
+        On Ctrl-C (a KeyboardInterrupt), within about a second whatever the
+        workers are doing; its ``rows`` say what was done.
+
     Examples
     --------
     >>> download_files([], progress=False)
@@ -593,39 +808,36 @@ def download_files(jobs, *, executor=None, max_workers=4, progress=True,
     """
     if not jobs:
         return []
-    own = executor is None
-    if own:
-        executor = ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(jobs))),
-                                      thread_name_prefix="eso-download")
-    bar = Progress(len(jobs), enabled=progress, expected_bytes=expected_bytes)
-    # Byte counts travel only within this process: other executors report per file.
-    callback = bar.add if isinstance(executor, ThreadPoolExecutor) else None
+    run = Progress(len(jobs), enabled=progress, expected_bytes=expected_bytes)
     rows = [None] * len(jobs)
-    futures = {executor.submit(download_file, job, callback): i for i, job in enumerate(jobs)}
-    pending = set(futures)
+    if executor is None:
+        destination = Destination.shared(jobs[0].options.destination)
+        source = _thread_rows(jobs, run, max_workers, destination)
+    else:
+        source = _executor_rows(jobs, run, executor, window=max(16, 4 * max_workers))
+        run.bytes_per_file = True  # byte counts stay in the workers' processes
     try:
-        while pending:
-            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-            for future in done:
-                index = futures[future]
-                job = jobs[index]
-                try:
-                    rows[index] = future.result()
-                except Exception as exc:  # a lost worker, a bug: still one row
-                    rows[index] = job.row(message=f"Unexpected failure: {_describe(exc)}")
-                bar.files += 1
-                if callback is None:
-                    bar.bytes += rows[index]["size"]
-            bar.draw()
-        bar.draw(final=True)
-    except BaseException:
-        bar.cancel()
-        for future in pending:
+        for index, row in source:
+            rows[index] = row
+            run.finished(row)
+        run.draw(final=True)
+    except BaseException as exc:
+        run.cancel()
+        if not isinstance(exc, KeyboardInterrupt):
+            raise
+        for future in getattr(run, "futures", {}):
             future.cancel()
-        raise
-    finally:
-        if own:
-            executor.shutdown(wait=True, cancel_futures=True)
+        deadline = time.monotonic() + 1.0
+        for thread in getattr(run, "threads", ()):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        results = getattr(run, "results", None)
+        while results is not None and not results.empty():
+            index, row = results.get_nowait()
+            rows[index] = row
+        rows = [row if row is not None else _interrupted(job)
+                for row, job in zip(rows, jobs, strict=True)]
+        run.draw(final=True)
+        raise DownloadInterrupted(rows) from None
     return rows
 
 
@@ -674,21 +886,28 @@ def plan_file(job):
     destination = job.directory
     expected = _expected_name(job)
     final = destination / expected if expected else None
-    if final is not None and not options.overwrite:
-        existing = _existing(job, final, _upstream_name(job))
+    dest = Destination.shared(destination) if destination.is_dir() else None
+    if not options.overwrite:
+        existing = dest.complete(job.archive_id) if dest is not None else None
+        if existing is None and final is not None:
+            upstream = _upstream_name(job)
+            existing = _existing(job, final) or (
+                _existing(job, final.with_name(upstream)) if upstream else None)
         if existing is not None:
             return job.row(local_path=str(existing), size=0, status="to-skip",
                            message=f"A complete file is already there "
                                    f"({existing.stat().st_size} bytes).")
     estimate = estimate_bytes([job.estsize_kb]) if job.estsize_kb is not None else None
-    part = destination / (safe_filename(job.archive_id) + ".part")
-    have = part.stat().st_size if options.continuation and part.is_file() else 0
+    have = dest.part_size(job.archive_id) if dest is not None and options.continuation else 0
     where = str(final) if final is not None else ""
-    if have:
+    if have and dest.load_validator(job.archive_id, url=job.url):
         remaining = max(estimate - have, 0) if estimate is not None else 0
         return job.row(local_path=where, size=remaining, status="to-resume",
                        message=f"Would continue the partial file from byte {have}.")
     message = "" if estimate is not None else "Size unknown (no estimate in the archive)."
+    if have:
+        message = (message + " A partial file is there, but nothing shows it is the start "
+                             "of the same file: it would be restarted.").strip()
     if final is None:
         message = (message + " The name comes from the server.").strip()
     return job.row(local_path=where, size=estimate or 0, status="to-download",
@@ -783,13 +1002,13 @@ def estimate_bytes(sizes_kb):
 # -- turning the user's input into jobs --------------------------------------------------
 
 def check_options(*, destination, overwrite, continuation, max_workers, executor, unzip,
-                  progress, authenticated, timeout, max_retries):
+                  progress, authenticated, timeout, max_retries, verify=False):
     """Check the options of ``download_ancillary``; raise TypeError/ValueError naming one."""
     if destination is not None and not isinstance(destination, (str, os.PathLike)):
         raise TypeError(f"destination must be a folder path (str or Path), got "
                         f"{type(destination).__name__}: {destination!r}")
     for name, value in (("overwrite", overwrite), ("continuation", continuation),
-                        ("unzip", unzip), ("progress", progress)):
+                        ("unzip", unzip), ("progress", progress), ("verify", verify)):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {value!r}")
     if authenticated is not None and not isinstance(authenticated, (bool, np.bool_)):

@@ -121,17 +121,34 @@ class Progress:
         self._cancel = threading.Event()
         self._tqdm = None
         self._shown_bytes = 0
+        #: True when bytes are counted per finished file (workers in other processes).
+        self.bytes_per_file = False
+        self._drawn = 0.0
         if self.mode == "widget" or (self.mode == "bar" and _tqdm is not None):
             self._tqdm = _tqdm(total=expected_bytes, unit="B", unit_scale=True,
                                unit_divisor=1024, file=self.stream, leave=True,
                                desc=f"0/{nfiles} files")
 
+    @property
+    def cancelled(self):
+        """Whether `cancel` was called."""
+        return self._cancel.is_set()
+
     def add(self, nbytes):
         """Count ``nbytes`` received (from any thread); raise CancelledError after `cancel`."""
         if self._cancel.is_set():
             raise CancelledError()
-        with self._lock:
-            self.bytes += nbytes
+        if nbytes:
+            with self._lock:
+                self.bytes += nbytes
+
+    def finished(self, row):
+        """Count one finished file (from the main thread; ``row`` is its manifest row)."""
+        self.files += 1
+        if self.bytes_per_file:
+            self.bytes += row["size"]
+        if time.monotonic() - self._drawn > 0.2:
+            self.draw()
 
     def cancel(self):
         """Make every later `add` raise `CancelledError` (the run was interrupted)."""
@@ -151,6 +168,7 @@ class Progress:
         """Show the current state (called often; plain lines only every ``interval`` s)."""
         if self.mode == "off":
             return
+        self._drawn = time.monotonic()
         if self._tqdm is not None:
             self._tqdm.set_description_str(f"{self.files}/{self.nfiles} files", refresh=False)
             self._tqdm.update(self.bytes - self._shown_bytes)

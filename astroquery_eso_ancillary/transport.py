@@ -31,14 +31,18 @@ from . import conf
 from .exceptions import EsoServiceError, LoginError
 
 __all__ = ["MAX_WAIT", "RETRY_STATUSES", "Credentials", "QuerySession", "RetryPolicy",
-           "auth_headers", "check_complete", "new_session", "origin", "request_token",
-           "retry_after", "send_with_retries", "thread_session", "user_agent"]
+           "auth_headers", "check_complete", "new_session", "origin", "request_headers",
+           "request_token", "retry_after", "send_with_retries", "thread_session",
+           "user_agent"]
 
 #: HTTP statuses worth another attempt: the service is busy or briefly down.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 #: Longest wait between two attempts, whatever ``Retry-After`` asks.
 MAX_WAIT = 300.0
+
+#: Most bytes a TAP or DataLink answer may inflate to (gzip or deflate transfer).
+MAX_ANSWER_BYTES = 4 << 30
 
 
 def user_agent():
@@ -206,11 +210,12 @@ def origin(url):
 
 
 class Credentials:
-    """A login token and the origins it may be sent to.
+    """A login token, the origins it may be sent to, and how to renew it.
 
     The token is never shown by ``repr`` or ``str`` and is not a dataclass
     field, so tracebacks that print locals and reprs of jobs do not show it.
-    It pickles (executors such as dask's ship it to their workers).
+    It pickles (executors such as dask's ship it to their workers); the
+    renewal does not travel with it.
 
     Parameters
     ----------
@@ -218,19 +223,27 @@ class Credentials:
         The ESO token.
     origins : iterable of str
         URLs or origins that are the archive's own (see `origin`).
+    expires : float, optional
+        When the token stops being usable (seconds since the epoch).
+    renew : callable, optional
+        ``renew()`` returns a new token, or None when it cannot (no stored
+        password, the service refused).
 
     Examples
     --------
     >>> creds = Credentials("s3cret", ["https://archive.eso.org/tap_obs"])
-    >>> "s3cret" in repr(creds)
-    False
+    >>> "s3cret" in repr(creds), creds.expired()
+    (False, False)
     """
 
-    __slots__ = ("_token", "origins")
+    __slots__ = ("_lock", "_renew", "_token", "expires", "origins")
 
-    def __init__(self, token, origins):
+    def __init__(self, token, origins, *, expires=None, renew=None):
         self._token = token
         self.origins = frozenset(origin(o) for o in origins)
+        self.expires = expires
+        self._renew = renew
+        self._lock = threading.Lock()
 
     def __repr__(self):
         return f"<Credentials for {len(self.origins)} origin(s)>"
@@ -238,22 +251,44 @@ class Credentials:
     __str__ = __repr__
 
     def __getstate__(self):
-        return {"token": self._token, "origins": sorted(self.origins)}
+        return {"token": self._token, "origins": sorted(self.origins), "expires": self.expires}
 
     def __setstate__(self, state):
         self._token = state["token"]
         self.origins = frozenset(state["origins"])
-
-    def __eq__(self, other):
-        return (isinstance(other, Credentials) and other._token == self._token
-                and other.origins == self.origins)
-
-    def __hash__(self):
-        return hash(self.origins)
+        self.expires = state.get("expires")
+        self._renew = None
+        self._lock = threading.Lock()
 
     def allows(self, url):
         """Whether ``url`` is on one of the archive's own origins."""
         return origin(url) in self.origins
+
+    def expired(self):
+        """Whether the token has run out (or will within a minute)."""
+        return self.expires is not None and time.time() > self.expires - 60
+
+    def renew(self):
+        """Get a new token if possible (once for all threads); True when one is in use.
+
+        A failed renewal leaves the old token in place.
+        """
+        stale = self._token
+        with self._lock:
+            if self._token != stale and not self.expired():
+                return True  # another thread renewed it meanwhile
+            if self._renew is None:
+                return False
+            try:
+                fresh = self._renew()
+            except Exception as exc:  # any failure means "not renewed"
+                log.debug(f"Renewing the login failed ({type(exc).__name__}).")
+                return False
+            if not fresh:
+                return False
+            token, expires = fresh
+            self._token, self.expires = token, expires
+            return True
 
 
 def auth_headers(url, credentials):
@@ -280,6 +315,28 @@ def auth_headers(url, credentials):
     if credentials is None or not credentials._token or not credentials.allows(url):
         return {}
     return {"Authorization": "Bearer " + credentials._token}
+
+
+class _SecretHeaders(dict):
+    """Request headers whose repr hides the credentials they hold."""
+
+    def __repr__(self):
+        return repr({k: ("***" if k.lower() == "authorization" else v) for k, v in self.items()})
+
+
+def request_headers(url, credentials):
+    """A mutable dict of the headers that authenticate ``url`` (see `auth_headers`).
+
+    Its repr hides the token, so a traceback that prints local variables
+    does not show it.
+
+    Examples
+    --------
+    >>> headers = request_headers("https://x/f", Credentials("s3cret", ["https://x"]))
+    >>> "s3cret" in repr(headers), len(headers)
+    (False, 1)
+    """
+    return _SecretHeaders(auth_headers(url, credentials))
 
 
 def new_session(headers=None):
@@ -343,23 +400,42 @@ class QuerySession(requests.Session):
         self._timeout = timeout
         self._credentials = credentials
         self._policy = policy
+        self.max_answer_bytes = MAX_ANSWER_BYTES
         self.headers["User-Agent"] = user_agent()
 
     def request(self, method, url, **kwargs):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
-        kwargs["stream"] = False
+        kwargs["stream"] = True  # read below, with a cap on what it inflates to
         # Decided per request: pyvo sends job requests to whatever URL the service
         # names, and only the archive's own origins may see the token.
-        kwargs["headers"] = {**(kwargs.get("headers") or {}),
-                             **auth_headers(url, self._credentials)}
+        headers = request_headers(url, self._credentials)
+        headers.update(kwargs.get("headers") or {})
+        kwargs["headers"] = headers
 
         def send():
-            return check_complete(requests.Session.request(self, method, url, **kwargs))
+            response = requests.Session.request(self, method, url, **kwargs)
+            try:
+                response._content = _read_capped(response, self.max_answer_bytes, url)
+            finally:
+                response.close()
+            return check_complete(response)
 
         response = send_with_retries(send, url, policy=self._policy)
         response.raw = _ReadBody(response.content)
         return response
+
+
+def _read_capped(response, limit, url):
+    """The whole (decoded) body, refusing to inflate past ``limit`` bytes."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise EsoServiceError(f"The answer of {url} inflates to more than {limit} bytes "
+                                  "(a decompression bomb?); stopped.")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class _ReadBody(io.BytesIO):

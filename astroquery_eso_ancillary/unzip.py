@@ -51,7 +51,21 @@ def decompressed_name(name):
     return name
 
 
-def decompress_file(path, *, remove=True):
+class _Capped:
+    """A file writer that refuses to grow past ``limit`` bytes (a decompression bomb)."""
+
+    def __init__(self, out, limit, name):
+        self.out, self.limit, self.name, self.written = out, limit, name, 0
+
+    def write(self, data):
+        self.written += len(data)
+        if self.limit is not None and self.written > self.limit:
+            raise DecompressError(f"{self.name} inflates to more than {self.limit} bytes; "
+                                  "stopped (raise the limit if the file is genuine).")
+        return self.out.write(data)
+
+
+def decompress_file(path, *, remove=True, max_bytes=None):
     """Decompress ``path`` next to itself, atomically, and return the new path.
 
     The output goes to ``<name>.part`` first and is renamed into place when
@@ -64,6 +78,8 @@ def decompress_file(path, *, remove=True):
         A ``.gz`` or ``.Z`` file.
     remove : bool, optional
         Delete the compressed file after success (default True).
+    max_bytes : int, optional
+        Stop with `DecompressError` when the output would pass this size.
 
     Returns
     -------
@@ -91,7 +107,8 @@ def decompress_file(path, *, remove=True):
     target = path.with_name(decompressed_name(path.name))
     part = target.with_name(target.name + ".part")
     try:
-        with open(path, "rb") as src, open(part, "wb") as dst:
+        with open(path, "rb") as src, open(part, "wb") as out:
+            dst = _Capped(out, max_bytes, path.name)
             if path.name.lower().endswith(".gz"):
                 _gunzip(src, dst)
             else:

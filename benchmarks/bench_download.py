@@ -68,13 +68,18 @@ print(json.dumps({"status": str(m["status"][0]), "size": int(m["size"][0]),
 """
 
 
+def whole_fits_blocks(nbytes):
+    """``nbytes`` rounded down to whole 2880-byte blocks: any FITS file is (the client checks)."""
+    return nbytes - nbytes % 2880
+
+
 def public_plain_files(emu, count):
     """``count`` public, uncompressed files of the emulator's archive."""
     out = []
     for row in emu.archive.files:
         aid = row["archive_id"]
-        if emu.archive.is_proprietary(aid):
-            continue
+        if emu.archive.is_proprietary(aid) or aid == row["product_id"]:
+            continue  # (a product id means the product's ancillary files)
         info = emu.file_info(aid)
         if info and not info["compression"] and info["content_type"] != "text/html":
             out.append(aid)
@@ -89,7 +94,7 @@ def bench_many(args):
     try:
         ids = public_plain_files(emu, args.files)
         for aid in ids:
-            emu.file_sizes[aid] = args.size_kb * 1024
+            emu.file_sizes[aid] = whole_fits_blocks(args.size_kb * 1024)
         emu.faults = Faults(latency=args.latency, bandwidth=args.mbit * 1e6 / 8,
                             paths=("/dataPortal",))
         eso = Eso(archive_url=emu.url)
@@ -133,6 +138,7 @@ def bench_big(args):
     emu = ArchiveEmulator(products=20, max_file_bytes=nbytes).start()
     try:
         (aid,) = public_plain_files(emu, 1)
+        nbytes = whole_fits_blocks(nbytes)
         emu.file_sizes[aid] = nbytes
         result = {"file_bytes": nbytes, "repeat": repeat}
         ours, theirs = [], []
@@ -142,8 +148,9 @@ def bench_big(args):
                 proc = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, emu.url, aid,
                                        folder], capture_output=True, text=True, check=True)
                 ours.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-                for name in os.listdir(folder):
-                    os.remove(os.path.join(folder, name))
+                for name in os.listdir(folder):  # the file and the engine's records
+                    path = os.path.join(folder, name)
+                    shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
                 if curl:
                     target = os.path.join(folder, "curl.out")
                     start = time.perf_counter()

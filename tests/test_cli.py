@@ -357,7 +357,7 @@ def test_serve_prints_its_url_first_and_stops_on_sigterm(cli_env):
         assert requests.get(url + "/tap_obs/availability", timeout=30).status_code == 200
         # The added account, and the emulator's own one, can log in.
         for user, password in [("bob", "builder"), ("alice", "wonderland")]:
-            token = requests.post(url + "/sso/oidc/token", timeout=30, data={
+            token = requests.get(url + "/sso/oidc/token", timeout=30, params={
                 "grant_type": "password", "username": user, "password": password,
                 "client_id": "clientid", "client_secret": "clientSecret",
                 "response_type": "id_token token"})

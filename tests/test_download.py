@@ -9,9 +9,9 @@ import keyring
 import pytest
 from astropy.table import Table
 from astroquery import log
+from folders import listing
 
 from astroquery_eso_ancillary import conf
-from astroquery_eso_ancillary.emulator import file_content
 from astroquery_eso_ancillary.exceptions import LoginError
 from astroquery_eso_ancillary.filenames import (
     contained_path,
@@ -151,7 +151,7 @@ def test_download_table_then_skip_then_overwrite(eso_archive, dest):
     assert all(manifest["attempts"] == 1) and all(manifest["http_status"] == 200)
     check_bytes(emu, manifest)
     # Colons become '_', the rest is the server's name.
-    names = sorted(os.listdir(dest))
+    names = sorted(listing(dest))
     assert names == sorted(emu.file_info(a)["name"].replace(":", "_") for a in ids)
 
     emu.reset()
@@ -166,7 +166,7 @@ def test_download_table_then_skip_then_overwrite(eso_archive, dest):
     assert set(forced["status"]) == {"downloaded"}
     assert len(file_requests(emu)) == len(ids)
     check_bytes(emu, forced)
-    assert sorted(os.listdir(dest)) == names  # no .part or .lock left
+    assert sorted(listing(dest)) == names  # no .part or .lock left
 
 
 def test_archive_ids_and_errors_keep_one_row_each(eso_archive, dest):
@@ -269,7 +269,7 @@ def test_proprietary_needs_login(eso_archive, dest, monkeypatch):
     row = manifest[0]
     assert row["status"] == "error" and row["http_status"] == 401
     assert "proprietary" in row["message"] and "Eso.login()" in row["message"]
-    assert os.listdir(dest) == []
+    assert listing(dest) == []
 
     login(emu, monkeypatch)
     token = eso._auth_info.token
@@ -303,7 +303,7 @@ def test_expired_token_fails_before_any_request(eso_archive, dest, monkeypatch):
         eso.download_ancillary(MUSE, categories="ANCILLARY.*", destination=dest,
                                progress=False)
     assert len(emu.requests) == before
-    assert not dest.exists() or os.listdir(dest) == []
+    assert not dest.exists() or listing(dest) == []
 
 
 # -- executors, progress, unzip -----------------------------------------------------------
@@ -361,7 +361,7 @@ def test_unzip_gzip_file(eso_archive, dest):
     with open(row["local_path"], "rb") as fh:
         assert fh.read() == gzip.decompress(served)
     assert row["size"] == os.path.getsize(row["local_path"])
-    assert os.listdir(dest) == [os.path.basename(row["local_path"])]
+    assert listing(dest) == [os.path.basename(row["local_path"])]
     # The decompressed file counts as the complete file next time.
     again = emu.eso.download_ancillary(aid, destination=dest, unzip=True, progress=False)
     assert again["status"][0] == "skipped-existing"
@@ -381,8 +381,9 @@ def test_unzip_compress_z_file(eso_archive, dest):
     assert row["status"] == "downloaded"
     assert row["local_path"].endswith(".fits")
     with open(row["local_path"], "rb") as fh:
-        assert fh.read() == file_content(raw_id, info["plain_size"])
-    assert os.listdir(dest) == [os.path.basename(row["local_path"])]
+        assert fh.read() == emu.plain_bytes(raw_id)
+    assert len(emu.plain_bytes(raw_id)) == info["plain_size"]
+    assert listing(dest) == [os.path.basename(row["local_path"])]
     # Without unzip the compressed bytes are kept as served.
     kept = emu.eso.download_ancillary(raw_id, destination=dest / "z", progress=False)
     with open(kept["local_path"][0], "rb") as fh:
@@ -399,6 +400,6 @@ def test_emulator_login_page_and_hostile_name(eso_archive, dest):
                                           progress=False)
     assert manifest["status"][0] == "error" and "HTML" in manifest["message"][0]
     assert manifest["status"][1] == "downloaded"
-    assert os.listdir(dest) == ["x_y.png"]
+    assert listing(dest) == ["x_y.png"]
     with open(dest / "x_y.png", "rb") as fh:
         assert fh.read() == emu.file_bytes(odd)

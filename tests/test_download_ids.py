@@ -8,6 +8,8 @@ from astropy.table import Table
 from astroquery.exceptions import NoResultsWarning
 
 from astroquery_eso_ancillary.cli import main
+from astroquery_eso_ancillary.destination import ENGINE_DIR
+from astroquery_eso_ancillary.emulator import Faults
 from astroquery_eso_ancillary.filenames import safe_filename
 
 MUSE = "ADP.2024-03-19T05:58:04.407"
@@ -172,8 +174,12 @@ def test_files_written_by_retrieve_data_count_as_existing(eso_archive, tmp_path)
     manifest = eso.download_ancillary(aid, destination=tmp_path, progress=False)
     assert manifest["status"][0] == "skipped-existing"
     assert manifest["local_path"][0] == str(upstream)
-    assert not file_requests(emu)
-    assert sorted(os.listdir(tmp_path)) == [upstream.name]
+    # One request to learn the file's size (a shorter file would be fetched again),
+    # then the folder's record knows it: a re-run asks nothing.
+    assert len(file_requests(emu)) == 1
+    again = eso.download_ancillary(aid, destination=tmp_path, progress=False)
+    assert again["status"][0] == "skipped-existing" and len(file_requests(emu)) == 1
+    assert sorted(n for n in os.listdir(tmp_path) if n != ENGINE_DIR) == [upstream.name]
     plan = eso.download_ancillary(aid, destination=tmp_path, dry_run=True)
     assert plan["status"][0] == "to-skip"
 
@@ -187,9 +193,15 @@ def test_dry_run_plans_without_transferring(eso_archive, tmp_path):
     files = eso.get_product_files(HOWTO3, categories="ANCILLARY.*")
     first = files["archive_id"][0]
     eso.download_ancillary(files[:1], destination=tmp_path, progress=False)
-    # A part file as an interrupted run leaves it.
+    # A part file as an interrupted run leaves it (with the server's validator).
     part_id = files["archive_id"][1]
-    (tmp_path / (safe_filename(part_id) + ".part")).write_bytes(emu.file_bytes(part_id)[:100])
+    emu.faults = Faults(drop_after=100, paths=("/dataPortal",))
+    cut = eso.download_ancillary(files[1:2], destination=tmp_path, progress=False,
+                                 max_retries=0)
+    emu.faults = Faults()
+    assert cut["status"][0] == "error"
+    have = (tmp_path / (safe_filename(part_id) + ".part")).stat().st_size
+    assert 0 < have < len(emu.file_bytes(part_id))
     before = len(file_requests(emu))
     plan = eso.download_ancillary(files, destination=tmp_path, dry_run=True)
     assert len(file_requests(emu)) == before
@@ -199,10 +211,10 @@ def test_dry_run_plans_without_transferring(eso_archive, tmp_path):
     expected = {a: int(float(s) * 1024) for a, s in zip(files["archive_id"],
                                                        files["access_estsize"], strict=True)}
     sizes = dict(zip(plan["archive_id"], plan["size"], strict=True))
-    assert sizes[first] == 0 and sizes[part_id] == expected[part_id] - 100
+    assert sizes[first] == 0 and sizes[part_id] == expected[part_id] - have
     assert plan.meta["total_bytes"] == sum(int(s) for s in plan["size"])
     assert plan.meta["to-download"] == len(files) - 2
-    assert sorted(os.listdir(tmp_path)) == sorted(
+    assert sorted(n for n in os.listdir(tmp_path) if n != ENGINE_DIR) == sorted(
         [os.path.basename(p) for p in eso.download_ancillary(
             files[:1], destination=tmp_path, progress=False)["local_path"]]
         + [safe_filename(part_id) + ".part"])

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 
+import keyring
 import pytest
 import requests
 
@@ -30,7 +31,7 @@ def _public_id(emu):
     pytest.fail("the generated archive has no public file")
 
 
-def _token(emu, *, method="POST", username="alice", password="wonderland"):
+def _token(emu, *, method="GET", username="alice", password="wonderland"):
     payload = {"response_type": "id_token token", "grant_type": "password",
                "client_id": "clientid", "username": username, "password": password}
     if method == "POST":
@@ -58,7 +59,8 @@ def test_download_headers_and_bytes(eso_archive):
     row = emu.archive.file(MUSE_PNG)
     expected_size = min(row[emu.size_column] * 1024, emu.max_file_bytes)
     assert int(response.headers["Content-Length"]) == expected_size == len(response.content)
-    assert response.content == emu.file_bytes(MUSE_PNG) == file_content(MUSE_PNG, expected_size)
+    assert response.content == emu.file_bytes(MUSE_PNG)
+    assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
     # The access_url published in product_files is the emulator's own download URL.
     assert row["access_url"] == emu.download_url + MUSE_PNG
     assert emu.requests[-1].bytes_sent == expected_size
@@ -126,7 +128,7 @@ def test_file_sizes_override_and_large_streaming(eso_archive):
         for chunk in response.iter_content(1 << 20):
             digest.update(chunk)
     expected = hashlib.sha256()
-    for chunk in file_chunks(MUSE_LOG, size):
+    for chunk in emu.file_stream(MUSE_LOG):
         expected.update(chunk)
     assert digest.hexdigest() == expected.hexdigest()
 
@@ -138,8 +140,8 @@ def test_gzip_served_files(eso_archive):
     assert response.headers["Content-Disposition"].endswith(f'{MUSE_CUBE}.fits.gz"')
     # requests does not undo the compression: no Content-Encoding, the file is a .gz.
     assert "Content-Encoding" not in response.headers
-    plain = min(emu.archive.file(MUSE_CUBE)[emu.size_column] * 1024, emu.max_file_bytes)
-    assert gzip.decompress(response.content) == file_content(MUSE_CUBE, plain)
+    plain = gzip.decompress(response.content)
+    assert plain == emu.plain_bytes(MUSE_CUBE) and plain.startswith(b"SIMPLE  =")
     assert response.content == emu.file_bytes(MUSE_CUBE)
 
 
@@ -162,14 +164,16 @@ def test_proprietary_file_needs_a_valid_token(eso_archive):
     expired = emu.issue_token("alice", lifetime=-5)
     stale = requests.get(url, headers={"Authorization": f"Bearer {expired}"}, timeout=10)
     assert stale.status_code == 401
-    # A token signed by another emulator is not valid here.
-    for method in ("POST", "GET"):
-        token = _token(emu, method=method).json()["id_token"]
-        granted = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        assert granted.status_code == 200, method
-        assert granted.content == emu.file_bytes(file_id)
+    token = _token(emu).json()["id_token"]
+    granted = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert granted.status_code == 200
+    assert granted.content == emu.file_bytes(file_id)
+    # HTTP Basic with an account's password works too (as at ESO); a wrong one does not.
+    basic = requests.get(url, auth=("alice", "wonderland"), timeout=10)
+    assert basic.status_code == 200 and basic.content == emu.file_bytes(file_id)
+    assert requests.get(url, auth=("alice", "wrong"), timeout=10).status_code == 401
     assert [r.authorized for r in emu.requests if r.path.endswith(file_id)] == \
-        [False, False, False, True, True]
+        [False, False, False, True, True, False]
     # Public files need nothing.
     assert requests.get(emu.download_url + _public_id(emu), timeout=10).status_code == 200
 
@@ -184,12 +188,13 @@ def test_token_from_another_emulator_is_refused(eso_archive, eso_archive_factory
 
 def test_token_endpoint_answers_like_eso(eso_archive):
     emu = eso_archive
-    for method in ("POST", "GET"):
+    for method in ("GET",):
         response = _token(emu, method=method)
         assert response.status_code == 200
         document = response.json()
-        assert document["token_type"] == "Bearer"
-        assert document["expires_in"] == emu.token_lifetime
+        assert document["token_type"] == "bearer" and document["scope"] == ""
+        assert document["expires_in"] == emu.token_lifetime == 28800
+        assert document["access_token"] == document["id_token"]
         token = document["id_token"]
         parts = token.split(".")
         assert len(parts) == 3
@@ -210,9 +215,13 @@ def test_token_endpoint_refuses_bad_credentials(eso_archive):
     assert response.json()["error"] == "invalid_grant"
     unknown = _token(eso_archive, username="mallory")
     assert unknown.status_code == 401
-    wrong_grant = requests.post(eso_archive.token_url,
-                                data={"grant_type": "client_credentials"}, timeout=10)
+    wrong_grant = requests.get(eso_archive.token_url,
+                               params={"grant_type": "client_credentials"}, timeout=10)
     assert wrong_grant.status_code == 400
+    wrong_client = requests.get(eso_archive.token_url, timeout=10, params={
+        "grant_type": "password", "client_id": "other", "username": "alice",
+        "password": "wonderland"})
+    assert wrong_client.status_code == 401 and wrong_client.json()["error"] == "invalid_client"
 
 
 def test_users_and_lifetime_are_configurable(eso_archive):
@@ -243,5 +252,25 @@ def test_raw_progenitors_are_served_lzw_compressed(eso_archive, tmp_path):
     path = tmp_path / f"{raw_id}.fits.Z"
     path.write_bytes(response.content)
     plain = subprocess.run([gzip_tool, "-dc", str(path)], capture_output=True, check=True)
-    assert plain.stdout == file_content(raw_id, len(plain.stdout))
-    assert len(plain.stdout) == min(64 * 1024, emu.max_file_bytes)
+    assert plain.stdout == emu.plain_bytes(raw_id)
+    assert plain.stdout.startswith(b"SIMPLE  =") and len(plain.stdout) == 22 * 2880
+
+
+def test_token_endpoint_takes_post_only_when_asked(eso_archive, eso_archive_factory):
+    refused = _token(eso_archive, method="POST")
+    assert refused.status_code == 405 and refused.headers["Allow"] == "GET"
+    emu = eso_archive_factory(products=5, token_methods=("GET", "POST"))
+    for method in ("GET", "POST"):
+        assert _token(emu, method=method).json()["token_type"] == "bearer"
+    with pytest.raises(ValueError, match="token_methods"):
+        eso_archive_factory(products=5, token_methods=("PUT",))
+
+
+def test_client_login_works_against_a_get_only_token_service(eso_archive, monkeypatch):
+    # The client uses ESO's documented transport, GET, and nothing else.
+    emu = eso_archive
+    monkeypatch.setattr(keyring, "get_password", lambda service, name: "wonderland")
+    emu.eso.login(username="alice")
+    assert emu.eso.authenticated()
+    assert [(r.method, r.status) for r in emu.requests if r.path == "/sso/oidc/token"] == [
+        ("GET", 200)]

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import requests
 from pyvo.dal.adhoc import DatalinkResults
@@ -83,9 +84,11 @@ def test_factory_passes_options(eso_archive_factory):
     emu = eso_archive_factory(seed=9, products=12, size_column="size_kb")
     row = emu.archive.files_of(MUSE_CUBE)[0]
     assert "size_kb" in row and "access_estsize" not in row
-    expected = min(row["size_kb"] * 1024, emu.max_file_bytes)
+    # A FITS file: the estimate, capped, in whole 2880-byte blocks.
+    capped = min(row["size_kb"] * 1024, emu.max_file_bytes)
+    expected = capped - capped % 2880
     response = requests.head(emu.download_url + MUSE_CUBE, timeout=10)
-    assert int(response.headers["Content-Length"]) == expected
+    assert int(response.headers["Content-Length"]) == expected == emu.file_info(MUSE_CUBE)["size"]
     assert emu.eso.tap_url == emu.tap_url
 
 
@@ -111,10 +114,18 @@ def test_datalink_of_a_current_product(eso_archive):
         assert row["content_length"] == len(emu.file_bytes(source["archive_id"]))
     semantics = set(table["semantics"])
     assert {"#preview", "#progenitor", DOC_SEMANTICS} <= semantics
-    # Every link is served by the emulator itself.
-    for url in table["access_url"]:
-        assert url.startswith(emu.url)
-        assert requests.head(url, timeout=10).status_code == 200, url
+    # Every link is served by the emulator itself (the #cutout row is a service
+    # descriptor: service_def instead of an access_url), at the size it announces.
+    for row in table:
+        if row["semantics"] == "#cutout":
+            assert not row["access_url"] and row["service_def"]
+            continue
+        assert row["access_url"].startswith(emu.url)
+        head = requests.head(row["access_url"], timeout=10)
+        assert head.status_code == 200, row["access_url"]
+        if row["content_length"] is not np.ma.masked and row["content_length"] >= 0:
+            assert int(head.headers["Content-Length"]) == row["content_length"], row
+    assert "#cutout" in semantics
     assert not any(table["error_message"])
 
 

@@ -16,6 +16,7 @@ import time
 
 import pytest
 from astropy.table import Table
+from folders import listing
 
 from astroquery_eso_ancillary.emulator import Faults
 
@@ -51,7 +52,7 @@ def check_no_truncated_final_file(emu, dest, names):
         if path.exists():
             with open(path, "rb") as fh:
                 assert fh.read() == emu.file_bytes(aid), f"{name} is not complete"
-    unknown = [n for n in os.listdir(dest) if n not in names.values()
+    unknown = [n for n in listing(dest) if n not in names.values()
                and not n.endswith((".part", ".lock"))]
     assert unknown == []
 
@@ -92,7 +93,7 @@ def test_killed_twenty_times_then_resumed(eso_archive, tmp_path):
         check_no_truncated_final_file(emu, dest, names)
     # The kills must really have landed mid-download.
     assert finished_early == 0
-    parts = {n: os.path.getsize(dest / n) for n in os.listdir(dest) if n.endswith(".part")}
+    parts = {n: os.path.getsize(dest / n) for n in listing(dest) if n.endswith(".part")}
     assert parts, "no download was in progress at the last kill"
     # An empty part file is started afresh (no Range); only the others resume.
     partial = {n: size for n, size in parts.items() if size}
@@ -103,7 +104,7 @@ def test_killed_twenty_times_then_resumed(eso_archive, tmp_path):
     assert proc.returncode == 0, proc.stderr
     statuses = proc.stdout.strip().splitlines()[-1].split(" ", 1)[1].split(",")
     assert "error" not in statuses
-    assert sorted(os.listdir(dest)) == sorted(names.values())
+    assert sorted(listing(dest)) == sorted(names.values())
     for aid, name in names.items():
         with open(dest / name, "rb") as fh:
             assert fh.read() == emu.file_bytes(aid)

@@ -7,11 +7,11 @@ be an error row once its retries are exhausted; no truncated file may carry a
 final name; the retries per file are bounded and match the emulator's log.
 """
 import collections
-import os
 import time
 
 import pytest
 from astropy.table import Table
+from folders import listing
 
 from astroquery_eso_ancillary import conf
 from astroquery_eso_ancillary.emulator import Faults
@@ -102,7 +102,7 @@ def test_fault_matrix_loses_nothing(faulty_archive, tmp_path):
     # With 2 retries, about 3% of files fail three times in a row (~10 expected): the
     # error branch is exercised too.
     assert statuses["error"] > 0
-    on_disk = set(os.listdir(dest))
+    on_disk = set(listing(dest))
     finals = set()
     for row in manifest:
         aid = row["archive_id"]
@@ -141,7 +141,7 @@ def test_fault_matrix_loses_nothing(faulty_archive, tmp_path):
         with open(row["local_path"], "rb") as fh:
             assert fh.read() == emu.file_bytes(aid)
     assert set(file_requests(emu)) == set(errors)
-    assert set(os.listdir(dest)) == {final_name(emu, aid) for aid in ids}
+    assert set(listing(dest)) == {final_name(emu, aid) for aid in ids}
 
 
 def _eso(emu, tmp_path):

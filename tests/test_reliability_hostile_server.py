@@ -11,8 +11,10 @@ import os
 import re
 
 import pytest
+from folders import listing
 
 from astroquery_eso_ancillary import EsoQueryError, EsoServiceError, conf
+from astroquery_eso_ancillary.destination import ENGINE_DIR
 
 #: Characters Windows refuses in a file name (plus every control character).
 WINDOWS_BAD = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
@@ -63,10 +65,12 @@ def a_public_file(emu):
     pytest.fail("no public uncompressed file in the emulator's archive")
 
 
-def tree(root):
-    """Every file below ``root``, as relative paths."""
+def tree(root, *, engine=False):
+    """Every file below ``root``, as relative paths (with the engine's records if ``engine``)."""
     found = []
-    for folder, _, names in os.walk(root):
+    for folder, dirs, names in os.walk(root):
+        if not engine and ENGINE_DIR in dirs:
+            dirs.remove(ENGINE_DIR)
         found += [os.path.relpath(os.path.join(folder, n), root) for n in names]
     return sorted(found)
 
@@ -90,15 +94,16 @@ def test_dangerous_file_names_stay_inside(eso_archive, tmp_path, disposition):
                                           progress=False)
     row = manifest[0]
     # Everything written is directly inside the destination, nowhere else.
-    assert all(p.startswith(os.path.join("inside", "dest") + os.sep) for p in tree(root))
-    assert tree(root) == [os.path.join("inside", "dest", n) for n in os.listdir(dest)]
+    assert all(p.startswith(os.path.join("inside", "dest") + os.sep)
+               for p in tree(root, engine=True))
+    assert tree(root) == [os.path.join("inside", "dest", n) for n in listing(dest)]
     if row["status"] == "error":
-        assert row["message"] and os.listdir(dest) == []
+        assert row["message"] and listing(dest) == []
         return
     assert row["status"] == "downloaded", row["message"]
-    assert os.listdir(dest) == [os.path.basename(row["local_path"])]
+    assert listing(dest) == [os.path.basename(row["local_path"])]
     assert os.path.dirname(row["local_path"]) == str(dest)
-    check_windows_safe(os.listdir(dest)[0])
+    check_windows_safe(listing(dest)[0])
     with open(row["local_path"], "rb") as fh:
         assert fh.read() == emu.file_bytes(aid)
 
@@ -114,7 +119,7 @@ def test_login_page_with_200_is_an_error_row(eso_archive, tmp_path, content_type
     row = manifest[0]
     assert row["status"] == "error" and row["http_status"] == 200
     assert "HTML" in row["message"] and row["local_path"] == ""
-    assert os.listdir(dest) == []
+    assert listing(dest) == []
 
 
 def test_content_length_longer_than_body_is_an_error_row(eso_archive, tmp_path):
@@ -130,8 +135,8 @@ def test_content_length_longer_than_body_is_an_error_row(eso_archive, tmp_path):
     assert str(len(real) + 4096) in row["message"]
     final = emu.file_info(aid)["name"].replace(":", "_")
     # Never under the final name: only the part file, kept for a later resume.
-    assert final not in os.listdir(dest)
-    assert all(n.endswith(".part") for n in os.listdir(dest))
+    assert final not in listing(dest)
+    assert all(n.endswith(".part") for n in listing(dest))
 
     # Once the server is honest again, the same call completes the file correctly.
     emu.file_overrides.clear()
@@ -139,7 +144,7 @@ def test_content_length_longer_than_body_is_an_error_row(eso_archive, tmp_path):
     assert manifest["status"][0] in ("downloaded", "resumed")
     with open(dest / final, "rb") as fh:
         assert fh.read() == real
-    assert os.listdir(dest) == [final]
+    assert listing(dest) == [final]
 
 
 NOT_VOTABLES = {

@@ -2,22 +2,21 @@
 """
 Deterministic file content for the emulator's downloads.
 
-Every byte served for an ``archive_id`` is a pure function of that id and
-the byte offset, so tests can check what arrived without keeping copies.
-The content is built from one seeded 64 KiB block per id, rotated by an
-amount depending on the block index: any slice can be produced cheaply and
-multi-GB files stream without ever being held in memory.
+Every byte served for an ``archive_id`` is a pure function of that id, its
+metadata and the byte offset, so tests can check what arrived without
+keeping copies. Files are what their type says (FITS with Phase 3 keywords
+and checksums, PNG, PDF, text, TAR: see ``filetypes.py``); files without a
+known format are seeded bytes (`file_chunks`). Any slice is produced
+cheaply and multi-GB files stream without ever being held in memory.
 """
 import functools
 import gzip
-import hashlib
-import random
 
-__all__ = ["BLOCK_SIZE", "compression_of", "content_type", "file_chunks", "file_content",
-           "gzip_bytes", "lzw_bytes", "lzw_compress", "served_bytes", "served_name"]
+from .filetypes import BLOCK_SIZE, Layout, fits_size, kind_of, make_layout, seeded_chunks
 
-#: Size of the seeded block the content is built from.
-BLOCK_SIZE = 65536
+__all__ = ["BLOCK_SIZE", "Layout", "compression_of", "content_type", "file_chunks",
+           "file_content", "file_layout", "gzip_bytes", "lzw_bytes", "lzw_compress",
+           "nominal_size", "served_bytes", "served_name"]
 
 _CONTENT_TYPES = {
     "fits": "application/fits",
@@ -40,22 +39,9 @@ _CONTENT_TYPES = {
 }
 
 
-@functools.lru_cache(maxsize=512)
-def _block(archive_id):
-    seed = int.from_bytes(hashlib.sha256(archive_id.encode("utf-8")).digest()[:8], "big")
-    return random.Random(seed).randbytes(BLOCK_SIZE)
-
-
-def _block_at(archive_id, index):
-    # Rotate the id's block by an index-dependent amount: consecutive blocks differ, and the
-    # cost is one slice, not a hash per block.
-    base = _block(archive_id)
-    shift = (index * 40503 + 1) % BLOCK_SIZE
-    return base[shift:] + base[:shift]
-
-
 def file_chunks(archive_id, size, start=0, *, end=None):
-    """Yield the content of a file piece by piece (at most ``BLOCK_SIZE`` bytes each).
+    """Yield seeded bytes without a format (the content of files of unknown type),
+    piece by piece (at most ``BLOCK_SIZE`` bytes each).
 
     Parameters
     ----------
@@ -75,14 +61,38 @@ def file_chunks(archive_id, size, start=0, *, end=None):
     >>> len(data)
     30000
     """
-    end = size if end is None else min(end, size)
-    pos = max(0, start)
-    while pos < end:
-        index, offset = divmod(pos, BLOCK_SIZE)
-        block = _block_at(archive_id, index)
-        piece = block[offset:offset + (end - pos)]
-        yield piece
-        pos += len(piece)
+    return seeded_chunks(archive_id, size, start, end=end)
+
+
+def file_layout(archive_id, extension, size, *, meta=None, patched=False):
+    """The `Layout` of a file with this product_files ``extension`` and about ``size`` bytes.
+
+    See `filetypes.make_layout`; the kind follows the extension (``FITS``,
+    ``FITS.Z``: FITS; ``PNG``; ``PDF``; ``LOG``/``TXT``: text; ``TAR``; else seeded bytes).
+
+    Examples
+    --------
+    >>> from astroquery_eso_ancillary.emulator.content import file_layout
+    >>> file_layout("ADP.1", "PNG", 5000).read(1, 4)
+    b'PNG'
+    """
+    return make_layout(archive_id, kind_of(extension), size, meta=meta, patched=patched)
+
+
+def nominal_size(extension, target):
+    """The plain size served for a file of ``extension`` estimated at ``target`` bytes:
+    FITS files are a whole number of 2880-byte blocks (rounded down, at least two),
+    other files exactly ``target``.
+
+    Examples
+    --------
+    >>> from astroquery_eso_ancillary.emulator.content import nominal_size
+    >>> nominal_size("FITS", 262144), nominal_size("PNG", 262144)
+    (262080, 262144)
+    """
+    if kind_of(extension) == "fits":
+        return fits_size(target)
+    return target
 
 
 def file_content(archive_id, size):
@@ -107,9 +117,22 @@ def file_content(archive_id, size):
     return b"".join(file_chunks(archive_id, size))
 
 
+def _plain(source, size):
+    if isinstance(source, Layout):
+        return source.read()
+    return file_content(source, size)
+
+
 @functools.lru_cache(maxsize=64)
-def gzip_bytes(archive_id, size):
+def gzip_bytes(source, size=None):
     """Return the gzip stream (fixed mtime, so deterministic) of a file's content.
+
+    Parameters
+    ----------
+    source : Layout or str
+        The file's `Layout`, or an archive_id (then seeded bytes of ``size``).
+    size : int, optional
+        Size of seeded bytes when ``source`` is an archive_id.
 
     Examples
     --------
@@ -118,7 +141,7 @@ def gzip_bytes(archive_id, size):
     >>> gzip.decompress(gzip_bytes("X.1", 500)) == file_content("X.1", 500)
     True
     """
-    return gzip.compress(file_content(archive_id, size), mtime=0)
+    return gzip.compress(_plain(source, size), mtime=0)
 
 
 def lzw_compress(data, *, maxbits=16):
@@ -138,6 +161,56 @@ def lzw_compress(data, *, maxbits=16):
     out = bytearray(b"\x1f\x9d" + bytes([0x80 | maxbits]))
     if not data:
         return bytes(out)
+    limit = 1 << maxbits
+    table = {}
+    get = table.get
+    append = out.append
+    next_code = 257
+    n_bits = 9
+    acc = nacc = 0          # bit accumulator (LSB first)
+    epoch_bits = 0          # bits written at the current width
+    # The decoder lags one table entry behind: the width grows once it would read codes
+    # past 2**n_bits - 1, i.e. when this many codes have been written.
+    grow_at = (1 << n_bits) - 256
+    written = 0             # codes written so far
+    prefix = data[0]
+    # The emit step is written out twice (loop and end) rather than called: this runs
+    # once per input byte and a call per code costs half the time.
+    for byte in data[1:]:
+        key = (prefix << 8) | byte
+        code = get(key)
+        if code is not None:
+            prefix = code
+            continue
+        if written >= grow_at:
+            nacc += (-epoch_bits) % (n_bits * 8)  # pad to a whole group of eight codes
+            epoch_bits = 0
+            n_bits += 1
+            grow_at = (1 << n_bits) - 256 if n_bits < maxbits else 1 << 62
+        acc |= prefix << nacc
+        nacc += n_bits
+        epoch_bits += n_bits
+        written += 1
+        while nacc >= 8:
+            append(acc & 0xFF)
+            acc >>= 8
+            nacc -= 8
+        if next_code < limit:
+            table[key] = next_code
+            next_code += 1
+        prefix = byte
+    if written >= grow_at:
+        nacc += (-epoch_bits) % (n_bits * 8)
+        n_bits += 1
+    acc |= prefix << nacc
+    nacc += n_bits
+    while nacc >= 8:
+        append(acc & 0xFF)
+        acc >>= 8
+        nacc -= 8
+    if nacc:
+        append(acc & 0xFF)
+    return bytes(out)
     limit = 1 << maxbits
     table = {}
     next_code = 257
@@ -186,8 +259,10 @@ def lzw_compress(data, *, maxbits=16):
 
 
 @functools.lru_cache(maxsize=64)
-def lzw_bytes(archive_id, size):
+def lzw_bytes(source, size=None):
     """The ``.Z`` (LZW) stream of a file's content (cached; meant for small files).
+
+    ``source`` is a `Layout`, or an archive_id with the ``size`` of its seeded bytes.
 
     Examples
     --------
@@ -195,7 +270,7 @@ def lzw_bytes(archive_id, size):
     >>> lzw_bytes("X.1", 1000)[:2]
     b'\\x1f\\x9d'
     """
-    return lzw_compress(file_content(archive_id, size))
+    return lzw_compress(_plain(source, size))
 
 
 def compression_of(extension):
@@ -217,20 +292,31 @@ def compression_of(extension):
     return None
 
 
-def served_bytes(archive_id, size, compression=None):
-    """All bytes served for a file of ``size`` plain bytes (compressed if asked).
+def served_bytes(source, size=None, compression=None):
+    """All bytes served for a file (compressed if asked), in memory.
+
+    Parameters
+    ----------
+    source : Layout or str
+        The file's `Layout`, or an archive_id (seeded bytes of ``size``).
+    size : int, optional
+        Size of the seeded bytes when ``source`` is an archive_id.
+    compression : {None, "gzip", "compress"}
+        How the file is served.
 
     Examples
     --------
     >>> from astroquery_eso_ancillary.emulator.content import served_bytes
     >>> served_bytes("X.1", 10) == file_content("X.1", 10)
     True
+    >>> served_bytes(file_layout("X.1", "PNG", 3000), compression="gzip")[:2]
+    b'\\x1f\\x8b'
     """
     if compression == "gzip":
-        return gzip_bytes(archive_id, size)
+        return gzip_bytes(source, size)
     if compression == "compress":
-        return lzw_bytes(archive_id, size)
-    return file_content(archive_id, size)
+        return lzw_bytes(source, size)
+    return _plain(source, size)
 
 
 def served_name(archive_id, extension, *, compression=None):

@@ -4,21 +4,32 @@ The emulator's DataLink service: ESO's ``/datalink/links`` VOTable.
 
 Per product: ``#this`` (the science file), one ``#auxiliary`` row per
 ancillary file (the same archive_ids as ``phase3v2.product_files``, plus the
-files of obsolete products that only DataLink knows), ``#preview``, a few
-``#progenitor`` raw files, and ESO's ``eso#data_documentation`` row.
-Unknown ids get a row whose ``error_message`` starts with ``NotFoundFault``.
+files of obsolete products that only DataLink knows), ``#preview`` (PNG, or
+PDF for spectra), ``#cutout`` (a SODA service descriptor, for images and
+cubes), a few ``#progenitor`` raw files (with ``eso_datalink``), and ESO's
+``eso#data_documentation`` row. Per raw file: ``#this``, ``#derivation``,
+``eso#calSelector_raw2raw``, ``eso#calSelector_raw2master``, ``eso#night_log``.
+Unknown ids get a ``#this`` row whose ``error_message`` starts with
+``NotFoundFault``. ``content_length`` is the size in bytes actually served.
 """
 import hashlib
 import io
 import re
 
-from astropy.io.votable.tree import Field, Info, Resource, TableElement, VOTableFile
+from astropy.io.votable.tree import Field, Group, Info, Param, Resource, TableElement, VOTableFile
 
-__all__ = ["ID_PREFIX", "extra_target", "links_votable", "progenitors", "raw_index"]
+from . import content
+
+__all__ = ["ID_PREFIX", "extra_body", "extra_target", "links_votable", "preview_is_pdf",
+           "progenitors", "raw_index", "raw_meta"]
 
 #: DataLink identifiers are this prefix followed by the archive_id.
 ID_PREFIX = "ivo://eso.org/ID?"
-DOC_SEMANTICS = "http://archive.eso.org/rdf/datalink/eso#data_documentation"
+ESO_SEMANTICS = "http://archive.eso.org/rdf/datalink/eso#"
+DOC_SEMANTICS = ESO_SEMANTICS + "data_documentation"
+#: The ID of the SODA service descriptor resource that ``#cutout`` rows point to.
+SODA_ID = "soda_sync"
+DATALINK_TYPE = "application/x-votable+xml;content=datalink"
 
 #: (name, datatype, ucd) of the columns, in ESO's order.
 COLUMNS = (
@@ -102,7 +113,8 @@ def _products_with_files(archive):
 
 
 def raw_index(archive):
-    """``{raw_id: estimated size in kB}`` of every progenitor named by DataLink.
+    """``{raw_id: product_id}`` of every progenitor named by DataLink (the first
+    product made from it; every raw file's estimated size is ``RAW_ESTSIZE_KB``).
 
     Examples
     --------
@@ -113,8 +125,33 @@ def raw_index(archive):
     index = {}
     for product_id, product, files in _products_with_files(archive):
         for raw_id in progenitors(product_id, product, files):
-            index[raw_id] = RAW_ESTSIZE_KB
+            index.setdefault(raw_id, product_id)
     return index
+
+
+def raw_meta(raw_id):
+    """Header values of a raw file, from its id (``<instrument>.<observation time>``).
+
+    Examples
+    --------
+    >>> raw_meta("VCAM.2012-01-02T03:04:05.678")["instrument"]
+    'VIRCAM'
+    """
+    prefix, _, stamp = raw_id.partition(".")
+    names = {v: k for k, v in _RAW_PREFIX.items()}
+    return {"instrument": names.get(prefix, prefix), "date_obs": stamp, "raw": True,
+            "object": "UNKNOWN"}
+
+
+def preview_is_pdf(product):
+    """True when a product's ``#preview`` is a PDF (spectra), not a PNG image.
+
+    Examples
+    --------
+    >>> preview_is_pdf({"dataproduct_type": "spectrum"}), preview_is_pdf(None)
+    (True, False)
+    """
+    return bool(product) and product.get("dataproduct_type") == "spectrum"
 
 
 def extra_target(archive, kind, name):
@@ -123,16 +160,73 @@ def extra_target(archive, kind, name):
     Returns
     -------
     tuple or None
-        ``(filename, content_type, size)``, or None if there is no such thing.
+        ``(filename, content_type, extension, size)``, or None if there is no such thing.
+
+    Examples
+    --------
+    >>> from astroquery_eso_ancillary.emulator.data import Archive
+    >>> extra_target(Archive(products=0), "previews", "ADP.2024-03-19T05:58:04.407")[1]
+    'image/png'
     """
     if kind == "previews":
-        if archive.product(name) is None and name not in archive.obsolete:
+        product = archive.product(name)
+        if product is None and name not in archive.obsolete:
             return None
-        return f"{name}_preview.png", "image/png", PREVIEW_BYTES
+        return _extra_spec(kind, name, product)
     if kind == "documentation":
         if name not in archive.collections:
             return None
-        return f"{name}_release_description.pdf", "application/pdf", DOCUMENT_BYTES
+        return _extra_spec(kind, name, None)
+    return None
+
+
+def _extra_spec(kind, name, product):
+    if kind == "previews":
+        if preview_is_pdf(product):
+            return f"{name}_preview.pdf", "application/pdf", "PDF", PREVIEW_BYTES
+        return f"{name}_preview.png", "image/png", "PNG", PREVIEW_BYTES
+    return f"{name}_release_description.pdf", "application/pdf", "PDF", DOCUMENT_BYTES
+
+
+def extra_body(raw_ids, kind, name):
+    """What ``/nightlog/<raw_id>`` and ``/calselector/<mode>/<raw_id>`` serve.
+
+    Parameters
+    ----------
+    raw_ids : container of str
+        The raw files the emulator knows.
+    kind : {"nightlog", "calselector"}
+        Which service.
+    name : str
+        ``<raw_id>`` or ``<mode>/<raw_id>`` (mode ``raw2raw`` or ``raw2master``).
+
+    Returns
+    -------
+    tuple or None
+        ``(filename, content_type, body)``, or None if there is no such thing.
+
+    Examples
+    --------
+    >>> extra_body({"MUSE.2024-03-07T08:09:46.977"}, "nightlog",
+    ...            "MUSE.2024-03-07T08:09:46.977")[0]
+    'MUSE.2024-03-07_night_log.txt'
+    """
+    if kind == "nightlog" and name in raw_ids:
+        night = name.partition(".")[2][:10]
+        body = (f"Night log {night} ({name.partition('.')[0]})\n"
+                f"{name}: observed, weather photometric, seeing 0.8 arcsec\n").encode()
+        return f"{name.partition('.')[0]}.{night}_night_log.txt", "text/plain", body
+    mode, _, raw_id = name.partition("/")
+    if kind == "calselector" and mode in ("raw2raw", "raw2master") and raw_id in raw_ids:
+        prefix, _, stamp = raw_id.partition(".")
+        wanted = ("BIAS", "FLAT", "WAVE") if mode == "raw2raw" else ("MASTER_BIAS",
+                                                                    "MASTER_FLAT")
+        digest = hashlib.sha256(raw_id.encode()).digest()
+        lines = ["dp_id,category"] + [
+            f"{prefix}.{stamp[:11]}{12 + k:02d}:{digest[k] % 60:02d}:"
+            f"{digest[k + 4] % 60:02d}.{digest[k + 8] * 3 % 1000:03d},{cat}"
+            for k, cat in enumerate(wanted)]
+        return f"{raw_id}_{mode}.csv", "text/csv", ("\n".join(lines) + "\n").encode()
     return None
 
 
@@ -147,6 +241,15 @@ def _file_row(emu, row, semantics, description):
             "eso_category": row.get("eso_category") or ""}
 
 
+def _extra_row(emu, ident, kind, name, semantics, description, *, product=None):
+    # The target exists (it is named from the product itself): no lookup needed.
+    filename, ctype, extension, size = _extra_spec(kind, name, product)
+    length = content.file_layout(f"{kind}:{name}", extension, size).size
+    return {"ID": ident, "access_url": f"{emu.url}/{kind}/{name}", "semantics": semantics,
+            "description": description, "content_type": ctype, "content_length": length,
+            "eso_origfile": filename}
+
+
 def _product_rows(emu, product_id, product, files):
     rows = []
     science = [f for f in files if f["archive_id"] == product_id]
@@ -157,11 +260,15 @@ def _product_rows(emu, product_id, product, files):
             category = row.get("eso_category") or "ANCILLARY"
             rows.append(_file_row(emu, row, "#auxiliary", f"Ancillary file ({category})"))
     ident = ID_PREFIX + product_id
-    rows.append({"ID": ident, "access_url": f"{emu.url}/previews/{product_id}",
-                 "semantics": "#preview", "description": "Preview image of the product",
-                 "content_type": "image/png", "content_length": PREVIEW_BYTES})
+    rows.append(_extra_row(emu, ident, "previews", product_id, "#preview",
+                           "PDF preview of the requested file" if preview_is_pdf(product)
+                           else "Preview image of the requested file", product=product))
+    if product and product.get("dataproduct_type") in ("image", "cube"):
+        rows.append({"ID": ident, "service_def": SODA_ID, "semantics": "#cutout",
+                     "description": "Cut out a region of this product (SODA)",
+                     "content_type": "application/fits"})
     for raw_id in progenitors(product_id, product, files):
-        info = emu.file_info(raw_id)
+        info = emu.file_info(raw_id, progenitor_of=product_id)
         rows.append({"ID": ident, "access_url": emu.download_url + raw_id,
                      "semantics": "#progenitor", "description": "Raw file used to make "
                      "this product", "content_type": info["content_type"],
@@ -170,18 +277,45 @@ def _product_rows(emu, product_id, product, files):
                      "eso_datalink": f"{emu.datalink_url}?ID={ID_PREFIX}{raw_id}"})
     collection = _collection_of(product, files)
     if collection:
-        rows.append({"ID": ident, "access_url": f"{emu.url}/documentation/{collection}",
-                     "semantics": DOC_SEMANTICS,
-                     "description": f"Release description of the {collection} collection",
-                     "content_type": "application/pdf", "content_length": DOCUMENT_BYTES})
+        rows.append(_extra_row(emu, ident, "documentation", collection, DOC_SEMANTICS,
+                               f"Release description of the {collection} collection"))
     return rows
+
+
+def _raw_rows(emu, ident, raw_id, info, product_id):
+    rows = [{"ID": ident, "access_url": emu.download_url + raw_id, "semantics": "#this",
+             "description": "Raw file", "content_type": info["content_type"],
+             "content_length": info["size"], "eso_origfile": raw_id + ".fits",
+             "eso_category": "RAW"}]
+    if product_id:
+        rows.append({"ID": ident, "access_url": f"{emu.datalink_url}?ID={ID_PREFIX}{product_id}",
+                     "semantics": "#derivation", "description": "A product made from this "
+                     "raw file (its DataLink)", "content_type": DATALINK_TYPE,
+                     "eso_datalink": f"{emu.datalink_url}?ID={ID_PREFIX}{product_id}"})
+    for mode, what in (("raw2raw", "raw calibration files"),
+                       ("raw2master", "master calibration files")):
+        name, ctype, body = extra_body({raw_id}, "calselector", f"{mode}/{raw_id}")
+        rows.append({"ID": ident, "access_url": f"{emu.url}/calselector/{mode}/{raw_id}",
+                     "semantics": f"{ESO_SEMANTICS}calSelector_{mode}",
+                     "description": f"The {what} that calibrate this raw file",
+                     "content_type": ctype, "content_length": len(body)})
+    name, ctype, body = extra_body({raw_id}, "nightlog", raw_id)
+    rows.append({"ID": ident, "access_url": f"{emu.url}/nightlog/{raw_id}",
+                 "semantics": f"{ESO_SEMANTICS}night_log",
+                 "description": "Night log of the night this file was observed",
+                 "content_type": ctype, "content_length": len(body), "eso_origfile": name})
+    return rows
+
+
+def _error_row(ident, message):
+    return {"ID": ident, "semantics": "#this", "error_message": message}
 
 
 def _rows_for(emu, ident):
     archive = emu.archive
     if not ident.startswith(ID_PREFIX):
-        return [{"ID": ident, "error_message": f"UsageFault: {ident!r} is not an ESO "
-                 f"identifier; use {ID_PREFIX}<dp_id>"}]
+        return [_error_row(ident, f"UsageFault: {ident!r} is not an ESO identifier; use "
+                                  f"{ID_PREFIX}<dp_id>")]
     key = ident[len(ID_PREFIX):]
     product = archive.product(key)
     if product is not None:
@@ -193,12 +327,27 @@ def _rows_for(emu, ident):
         return [dict(_file_row(emu, row, "#this", "This file"), ID=ident)]
     info = emu.file_info(key)
     if info is not None:  # a raw progenitor
-        return [{"ID": ident, "access_url": emu.download_url + key, "semantics": "#this",
-                 "description": "Raw file", "content_type": info["content_type"],
-                 "content_length": info["size"], "eso_origfile": key + ".fits",
-                 "eso_category": "RAW"}]
-    return [{"ID": ident, "error_message": f"NotFoundFault: {key} is not a known "
-             f"ESO archive identifier"}]
+        return _raw_rows(emu, ident, key, info, emu.raw_product(key))
+    return [_error_row(ident, f"NotFoundFault: {key} is not a known ESO archive identifier")]
+
+
+def _soda_resource(votable, emu):
+    # The service descriptor #cutout rows name in service_def (DataLink 1.1, sec. 4).
+    resource = Resource(ID=SODA_ID, type="meta", utype="adhoc:service")
+    # Explicit IDs: astropy would reuse the names, which clash with the table's FIELD IDs.
+    resource.params.append(Param(votable, name="standardID", ID="soda_standardID",
+                                 datatype="char", arraysize="*",
+                                 value="ivo://ivoa.net/std/SODA#sync-1.0"))
+    resource.params.append(Param(votable, name="accessURL", ID="soda_accessURL",
+                                 datatype="char", arraysize="*", value=emu.url + "/soda/sync"))
+    group = Group(resource, name="inputParams", ID="soda_inputParams")
+    resource.groups.append(group)
+    group.entries.append(Param(votable, name="ID", ID="soda_ID", datatype="char",
+                               arraysize="*", value="", ref="ID", ucd="meta.id;meta.main"))
+    group.entries.append(Param(votable, name="CIRCLE", ID="soda_CIRCLE", datatype="double",
+                               arraysize="3", value="", ucd="obs.field", unit="deg",
+                               xtype="circle"))
+    return resource
 
 
 def links_votable(emu, ids):
@@ -231,7 +380,7 @@ def links_votable(emu, ids):
     table = TableElement(votable)
     resource.tables.append(table)
     for name, datatype, ucd in COLUMNS:
-        kwargs = {"arraysize": "*"} if datatype == "char" else {}
+        kwargs = {"arraysize": "*"} if datatype == "char" else {"unit": "byte"}
         field = Field(votable, name=name, ID=name, datatype=datatype, ucd=ucd, **kwargs)
         if datatype == "long":
             field.values.null = -1
@@ -250,6 +399,11 @@ def links_votable(emu, ids):
                 mask.append(value is None or value == "")
         table.array[i] = tuple(values)
         table.array.mask[i] = tuple(mask)
+    if any(row.get("service_def") == SODA_ID for row in rows):
+        votable.resources.append(_soda_resource(votable, emu))
     out = io.BytesIO()
     votable.to_xml(out)
-    return out.getvalue()
+    # astropy writes an empty double[3] as "0 0 0", which would make CIRCLE a fixed value;
+    # a user-supplied parameter has an empty value.
+    return out.getvalue().replace(b'name="CIRCLE" ucd="obs.field" unit="deg" value="0 0 0"',
+                                  b'name="CIRCLE" ucd="obs.field" unit="deg" value=""')

@@ -156,10 +156,8 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, OSError):
             self.close_connection = True
             return
-        auth = self.headers.get("Authorization", "")
-        user = None
-        if auth[:7].lower() == "bearer ":
-            user = emu._tokens.verify(auth[7:].strip())
+        # A bearer token, or HTTP Basic credentials (the emulator decides which are valid).
+        user = emu._user_of(self.headers.get("Authorization", ""))
         request = Request(method, path, self._params(split.query, body), self.headers, user)
         decision = emu._injector.decide(path, is_file=path.startswith("/dataPortal/file/"))
         if decision.latency:
