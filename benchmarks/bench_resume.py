@@ -47,6 +47,8 @@ def sha256_served(emu, archive_id, size):
 def public_plain_file(emu):
     for row in emu.archive.files:
         aid = row["archive_id"]
+        if aid == row["product_id"]:  # a product id means the product's ancillary files
+            continue
         if not emu.archive.is_proprietary(aid) and not emu.file_info(aid)["compression"]:
             return aid
     raise RuntimeError("no public uncompressed file in the emulator's archive")
