@@ -80,6 +80,7 @@ from .exceptions import (  # noqa: E402
     EsoQueryError,
     EsoServiceError,
 )
+from .previews import show_previews  # noqa: E402
 
 __all__ = ["Conf", "Eso", "EsoAncillaryError", "EsoClass", "EsoQueryError",
-           "EsoServiceError", "conf"]
+           "EsoServiceError", "conf", "show_previews"]

@@ -306,6 +306,22 @@ def build_parser():
                      help="restart interrupted downloads instead of resuming them")
     cmd.add_argument("--unzip", action="store_true", help="decompress .Z/.gz files")
     cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cmd.add_argument("--layout", choices=("flat", "product"), default="flat",
+                     help="flat: every file in DESTINATION (default); product: one folder "
+                          "per product")
+    cmd.add_argument("--names", choices=("archive_id", "original"), default="archive_id",
+                     help="archive_id: the archive's names (default); original: the "
+                          "original file names (made unique)")
+    cmd.add_argument("--extract", action="store_true",
+                     help="unpack downloaded tarballs next to them (safely)")
+    cmd.add_argument("--dry-run", action="store_true",
+                     help="download nothing: print what would be downloaded, resumed or "
+                          "skipped, with the totals")
+    cmd.add_argument("--script", metavar="FILE",
+                     help="download nothing: write a shell script that downloads the same "
+                          "files with --tool (the token is read from $ESO_TOKEN when it runs)")
+    cmd.add_argument("--tool", choices=("curl", "wget", "aria2c"), default="curl",
+                     help="the program the --script uses (default: curl)")
     cmd.set_defaults(handler=_cmd_download)
 
     cmd = commands.add_parser(
@@ -718,8 +734,10 @@ def _files_to_download(eso, args):
         raise UsageError("nothing to download: give product ids, selection options "
                          "(see 'eso-ancillary download --help') or --from-table FILE")
     if set(selection) <= {"categories"} and ids is not None:
-        # Plain product look-ups also find obsolete products (through DataLink).
-        return eso.get_product_files(ids, categories=selection.get("categories", "ANCILLARY.*"))
+        # Ids go to download_ancillary as they are, so that the command and the API
+        # agree: products mean their ancillary files (obsolete ones through DataLink),
+        # archive ids their file, anything else an error row.
+        return ids
     # A download wants the whole selection, not the first ROW_LIMIT rows.
     eso.ROW_LIMIT = -1
     kwargs = _selection_kwargs(args)
@@ -735,14 +753,26 @@ def _cmd_download(args):
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}")
+    if args.script and args.dry_run:
+        raise UsageError("--script and --dry-run cannot be combined (a script downloads "
+                         "nothing either)")
     eso = make_eso(args)
-    files = _require_rows(_files_to_download(eso, args), "files to download")
+    files = _files_to_download(eso, args)
+    categories = None
+    if isinstance(files, (str, list)):
+        categories = _categories(args.category)
+    else:
+        files = _require_rows(files, "files to download")
+    if args.script:
+        return _write_script(eso, files, args, categories)
     destination = Path(args.destination or conf.download_dir)
     # The progress line is for a person watching a terminal; it goes to standard
     # error so that standard output stays a clean table.
     progress = not (args.no_progress or args.quiet) and sys.stderr.isatty()
     kwargs = {"destination": destination, "overwrite": args.overwrite,
-              "continuation": not args.no_resume, "unzip": args.unzip, "progress": progress}
+              "continuation": not args.no_resume, "unzip": args.unzip, "progress": progress,
+              "layout": args.layout, "names": args.names, "extract": args.extract,
+              "dry_run": args.dry_run, "categories": categories}
     if args.workers is not None:
         kwargs["max_workers"] = args.workers
     if args.username:
@@ -753,6 +783,8 @@ def _cmd_download(args):
             manifest = eso.download_ancillary(files, **kwargs)
         except download.DownloadInterrupted as stop:
             manifest, interrupted = stop.manifest, True
+    if args.dry_run:
+        return _show_plan(manifest, args, destination)
 
     if args.output in (None, "-"):
         manifest_path = destination / "manifest.ecsv"
@@ -774,6 +806,41 @@ def _cmd_download(args):
         _note(f"{len(manifest)} files into {destination}: {summary or 'nothing to do'}; "
               f"manifest: {manifest_path}")
     return EXIT_FAILURE if counts.get("error") else EXIT_OK
+
+
+def _show_plan(manifest, args, destination):
+    """Print a dry run's plan and its totals; exit 1 when some ids are unknown."""
+    from astropy.utils.console import human_file_size
+
+    show_table(manifest, args)
+    totals = manifest.meta
+    _note(f"Dry run, nothing downloaded: {totals['n_files']} files into {destination}: "
+          f"{totals['to-download']} to download, {totals['to-resume']} to resume, "
+          f"{totals['to-skip']} already there, {totals['error']} errors; about "
+          f"{human_file_size(totals['total_bytes']).strip()}B to transfer.")
+    return EXIT_FAILURE if totals["error"] else EXIT_OK
+
+
+def _write_script(eso, files, args, categories):
+    """``download --script FILE``: write the script; exit 1 when some ids are unknown."""
+    destination = args.destination or "."
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        text = eso.download_script(files, tool=args.tool, path=args.script,
+                                   destination=str(destination), categories=categories,
+                                   layout=args.layout, names=args.names)
+    for warning in caught:
+        _show_warning(warning.message, warning.category, warning.filename, warning.lineno)
+    count = sum(1 for line in text.splitlines() if line.startswith("fetch "))
+    unknown = [line for line in text.splitlines() if line.startswith("# Left out")]
+    if not args.quiet:
+        _note(f"{args.script}: a {args.tool} script for {count} files into {destination}; "
+              f"run it with: ESO_TOKEN=<token> sh {args.script} (the token only for "
+              "proprietary files)")
+    if unknown:
+        _note(unknown[0].lstrip("# "))
+        return EXIT_FAILURE
+    return EXIT_OK
 
 
 def _cmd_login(args):

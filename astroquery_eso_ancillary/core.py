@@ -9,18 +9,22 @@ the modules that do the work (`~astroquery_eso_ancillary.ids`,
 `~astroquery_eso_ancillary.download`, `~astroquery_eso_ancillary.transport`).
 """
 import os
+import re
 import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from astropy.table import Row, Table
+from astropy.table import Row, Table, vstack
 from astroquery import log
 from astroquery.exceptions import NoResultsWarning
 
-from . import _compat, adql, conf, download, sky, tables, tap, transport
+from . import _compat, adql, conf, download, resolve, scripts, sky, tables, tap, transport
 from . import datalink as links  # "datalink" is also a keyword of get_product_files
 from .exceptions import LoginError
-from .ids import as_product_ids
+from .extract import extract_row
+from .ids import ID_SHAPE, as_product_ids, check_archive_id
+from .layout import check_layout
+from .progress import progress_enabled
 from .vocabulary import Vocabulary
 
 __all__ = ["Eso", "EsoClass"]
@@ -553,32 +557,124 @@ class EsoClass(_compat.UpstreamEsoClass):
             return self.credentials(required=False)
         return self.credentials() if authenticated else None
 
+    def _files_for_download(self, files, categories, chunk_size=None):
+        """What ``files`` of `download_ancillary` means: (files table, error rows)."""
+        if isinstance(files, Row):
+            files = files.table[files.index:files.index + 1]
+        if isinstance(files, Table):
+            if "archive_id" not in files.colnames and {"ID", "access_url", "semantics"} \
+                    <= set(files.colnames):
+                files = resolve.links_to_files(files)  # get_datalinks output
+            if "archive_id" in files.colnames:
+                return tables.filter_categories(files, categories), []
+            ids = as_product_ids(files)  # a table of products: their ids
+        else:
+            if isinstance(files, (str, bytes)):
+                files = [files]
+            elif files is None or isinstance(files, dict) or not hasattr(files, "__iter__"):
+                raise TypeError("files must be a Table (of files, of products or of DataLink "
+                                "rows), a product or archive id, or a list of ids, not "
+                                f"{type(files).__name__}.")
+            ids = list(dict.fromkeys(check_archive_id(value) for value in files))
+        if not ids:
+            return resolve.classify([]).files, []
+        found = self._resolve_ids(ids, categories, chunk_size)
+        if found.empty:
+            shown = ", ".join(found.empty[:10]) + (" ..." if len(found.empty) > 10 else "")
+            what = categories or resolve.DEFAULT_CATEGORIES
+            warnings.warn(f"No files of categories={what!r} for {len(found.empty)} product "
+                          f"id(s): {shown}", NoResultsWarning, stacklevel=3)
+        errors = [{"archive_id": ident, "product_id": "", "eso_category": "",
+                   "url": self.DOWNLOAD_URL + ident, "local_path": "", "size": 0,
+                   "status": "error", "http_status": 0, "attempts": 0,
+                   "original_filename": "", "extracted_to": "", "n_members": 0,
+                   "message": f"{ident} is neither a product id nor the archive id of a "
+                              f"file of this archive (looked up in phase3v2.product_files "
+                              f"and DataLink at {transport.origin(self.tap_url)}); nothing "
+                              "was downloaded for it."}
+                  for ident in found.unknown]
+        return found.files, errors
+
+    def _resolve_ids(self, ids, categories, chunk_size=None):
+        # Two batched look-ups (ids as products, the rest as files), then DataLink
+        # for what is left (obsolete products, raw files); see resolve.py.
+        chunk_size = self._chunk_size(chunk_size)
+        client, schema = self._tap(False, True)
+        plan = adql.plan_file_query(schema.product_files, size_column=schema.size_column)
+        product_shaped = [i for i in ids if re.match(ID_SHAPE, i)]
+        by_product = None
+        if product_shaped:
+            by_product = tap.run_selection(client, plan, product_ids=product_shaped,
+                                           chunk_size=chunk_size, split_on_overflow=True,
+                                           async_job=False).table
+        known = set(tables.texts(by_product, "product_id")) if by_product is not None else set()
+        rest = [i for i in ids if i not in known]
+        found = []
+        for chunk in adql.chunked(rest, chunk_size):
+            plan = adql.plan_file_query(schema.product_files, size_column=schema.size_column,
+                                        column_filters={"archive_id": list(chunk)})
+            found.append(tap.run_selection(client, plan, async_job=False).table)
+        by_archive = vstack(found, metadata_conflicts="silent") if found else None
+        if by_archive is not None:
+            known |= set(tables.texts(by_archive, "archive_id"))
+        rest = [i for i in rest if i not in known and re.match(ID_SHAPE, i)]
+        by_datalink = None
+        if rest:
+            by_datalink = self._datalink_product_files(rest, categories=None,
+                                                       authenticated=False, cache=True)
+        return resolve.classify(ids, by_product=by_product, by_archive=by_archive,
+                                by_datalink=by_datalink, categories=categories)
+
+    def _download_jobs(self, files, *, destination, categories, layout_name, names,
+                       options_kwargs, authenticated):
+        """Check, resolve and plan: (jobs, error rows, folder)."""
+        check_layout(layout_name, names)
+        credentials = self._download_credentials(authenticated)
+        table, errors = self._files_for_download(files, categories)
+        folder = Path(destination or conf.download_dir).expanduser().absolute()
+        options = download.DownloadOptions(str(folder), credentials=credentials,
+                                           **options_kwargs)
+        jobs = download.make_jobs(table, download_url=self.DOWNLOAD_URL, options=options,
+                                  layout=layout_name, names=names)
+        return jobs, errors, folder
+
     def download_ancillary(self, files, *, destination=None, categories=None,
                            overwrite=False, continuation=True, max_workers=None,
                            executor=None, unzip=False, progress=True, authenticated=None,
-                           timeout=None, max_retries=None, verify=False):
+                           timeout=None, max_retries=None, verify=False, layout="flat",
+                           names="archive_id", dry_run=False, extract=False):
         """
         Download files in parallel, resumably, and return a manifest of what happened.
 
         Parameters
         ----------
         files : `~astropy.table.Table`, str or list of str
-            A table from `get_product_files` or `query_ancillary` (its
-            ``archive_id`` and ``access_url`` columns are used), archive ids,
-            or product ids together with ``categories`` (their files are then
-            looked up with `get_product_files`, DataLink included).
+            What to fetch: a table from `get_product_files` or `query_ancillary`
+            (its ``archive_id`` and ``access_url`` columns are used); a table
+            from `get_datalinks` (its ``#this`` and ``#auxiliary`` rows); a
+            table of products (``product_id`` or ``dp_id`` column); or ids. A
+            **product id** means that product's files of ``categories``
+            (default: its ancillary files, ``'ANCILLARY.*'``, as the
+            ``eso-ancillary download`` command); the **archive id of a file**
+            means that file; an id that is neither gives an ``error`` row that
+            says so. Ids are looked up in one batched TAP query per role (and
+            DataLink for obsolete products and raw files).
         destination : str or path, optional
             Folder for the files, created if missing. Default
             ``conf.download_dir``: ``eso-ancillary`` in the current directory.
         categories : str or list of str, optional
-            ``eso_category`` values or wildcards (``'ANCILLARY.*'``): with
-            product ids, which of their files to fetch; with a table, a filter.
+            ``eso_category`` values or wildcards: with product ids, which of
+            their files to fetch (default ``'ANCILLARY.*'``; ``'*'`` for every
+            file, the science file included); with a table, a filter (default
+            none).
         overwrite : bool, optional
             Download again files already complete in ``destination`` (default:
             skip them, status ``skipped-existing``).
         continuation : bool, optional
             Resume interrupted downloads from their ``.part`` file (default);
-            False deletes part files and starts afresh.
+            False deletes part files and starts afresh. Note: astroquery's
+            ``retrieve_data(continuation=True)`` means "download again"; here
+            that is ``overwrite=True``.
         max_workers : int, optional
             Parallel downloads; default ``conf.download_workers``.
         executor : `concurrent.futures.Executor`, optional
@@ -589,10 +685,13 @@ class EsoClass(_compat.UpstreamEsoClass):
             Give either ``executor`` or ``max_workers``.
         unzip : bool, optional
             Decompress ``.gz`` and ``.Z`` files after download (in Python);
-            ``local_path`` then names the decompressed file.
+            ``local_path`` then names the decompressed file. Default False
+            (astroquery's ``retrieve_data`` defaults to ``unzip=True``): the
+            archive's bytes are kept as served unless asked.
         progress : bool, optional
-            Show one progress line (files and bytes); also off when
-            astroquery's log level is above INFO.
+            Show progress: a bar in a terminal, a widget in a notebook,
+            periodic plain lines when the output is not a terminal; also off
+            when astroquery's log level is above INFO. False: nothing is drawn.
         authenticated : bool, optional
             Send the token of `login` (default: when logged in). True without
             a login, or with an expired one, raises LoginError before any
@@ -610,16 +709,34 @@ class EsoClass(_compat.UpstreamEsoClass):
             default: it reads each FITS file once more (160-480 MB/s on one core
             here, about 5-10 s for ESO's largest 1.8 GB weight maps), small next to
             ESO's 1-2 MB/s per connection, but a real cost on a fast link.
+        layout : {'flat', 'product'}, optional
+            ``'flat'`` (default): every file in ``destination``; ``'product'``:
+            one folder per product, named by its product id.
+        names : {'archive_id', 'original'}, optional
+            ``'archive_id'`` (default): the archive's names
+            (``<archive_id>.<ext>``); ``'original'``: ``original_filename``,
+            with the archive id added where two would collide.
+        dry_run : bool, optional
+            Transfer nothing: return the plan (status ``to-download``,
+            ``to-resume``, ``to-skip`` or ``error``; ``size`` the bytes still to
+            transfer, from the archive's estimates). ``manifest.meta`` holds
+            the totals.
+        extract : bool, optional
+            Unpack downloaded tarballs (``ANCILLARY.*TAR`` categories, ``.tar``
+            files) into a folder next to them, refusing unsafe members
+            (Python's ``data`` filter); ``extracted_to`` and ``n_members`` say
+            where and how many. A re-run does not unpack again.
 
         Returns
         -------
         manifest : `~astropy.table.Table`
             One row per file: archive_id, product_id, eso_category, url,
             local_path, size (bytes on disk), status, message (why, for
-            anything but ``downloaded``), http_status, attempts. Status is
-            ``downloaded``; ``resumed`` (completed by continuing a partial
-            download, left by an earlier run or by a dropped connection);
-            ``skipped-existing`` (a complete file was there and
+            anything but ``downloaded``), http_status, attempts,
+            original_filename, extracted_to and n_members (``extract=True``).
+            Status is ``downloaded``; ``resumed`` (completed by continuing a
+            partial download, left by an earlier run or by a dropped
+            connection); ``skipped-existing`` (a complete file was there and
             ``overwrite=False``); or ``error``. Failures are rows, never
             missing; their count is logged as a warning.
 
@@ -628,37 +745,41 @@ class EsoClass(_compat.UpstreamEsoClass):
         Files are named as the server names them (Content-Disposition),
         sanitised: ``:`` and other characters Windows refuses become ``_``
         (``ADP.2016-06-01T14_07_30.137.png``), and nothing is ever written
-        outside ``destination``. Bytes go to ``<archive_id>.part`` and are
+        outside ``destination``. A file that astroquery's ``retrieve_data``
+        wrote under the server's own spelling (``ADP.2016-06-01T14:07:30.137.png``)
+        counts as already there. Bytes go to ``<archive_id>.part`` and are
         renamed only when complete, so an interrupted run never leaves a
         truncated file under the final name.
 
         Examples
         --------
-        >>> files = Eso.get_product_files('ADP.2024-03-19T05:58:04.407',
-        ...                               categories='ANCILLARY.PREVIEW')  # doctest: +SKIP
-        >>> manifest = Eso.download_ancillary(files, destination='previews')  # doctest: +SKIP
-        >>> manifest['status']  # doctest: +SKIP
+        >>> manifest = Eso.download_ancillary('ADP.2024-03-19T05:58:04.407',
+        ...                                   destination='files')  # doctest: +SKIP
+        >>> plan = Eso.download_ancillary('ADP.2024-03-19T05:58:04.407', layout='product',
+        ...                               names='original', dry_run=True)  # doctest: +SKIP
+        >>> plan.meta['total_bytes']  # doctest: +SKIP
         """
         download.check_options(destination=destination, overwrite=overwrite,
                                continuation=continuation, max_workers=max_workers,
                                executor=executor, unzip=unzip, progress=progress,
                                authenticated=authenticated, timeout=timeout,
                                max_retries=max_retries, verify=verify)
-        credentials = self._download_credentials(authenticated)
-        if categories is not None:
-            if isinstance(files, Row):
-                files = files.table[files.index:files.index + 1]
-            if isinstance(files, Table):
-                files = tables.filter_categories(files, categories)
-            else:
-                files = self.get_product_files(files, categories=categories)
-        folder = Path(destination or conf.download_dir).expanduser().absolute()
-        options = download.DownloadOptions(
-            str(folder), overwrite=bool(overwrite), continuation=bool(continuation),
-            unzip=bool(unzip), timeout=float(timeout or self.timeout),
-            retry=transport.RetryPolicy.from_conf(retries=max_retries),
-            credentials=credentials, verify=bool(verify))
-        jobs = download.make_jobs(files, download_url=self.DOWNLOAD_URL, options=options)
+        for name, value in (("dry_run", dry_run), ("extract", extract)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+        jobs, errors, folder = self._download_jobs(
+            files, destination=destination, categories=categories, layout_name=layout,
+            names=names, authenticated=authenticated,
+            options_kwargs={"overwrite": bool(overwrite), "continuation": bool(continuation),
+                            "unzip": bool(unzip), "timeout": float(timeout or self.timeout),
+                            "retry": transport.RetryPolicy.from_conf(retries=max_retries),
+                            "verify": bool(verify)})
+        if dry_run:
+            rows = [download.plan_file(job) for job in jobs] + errors
+            manifest = download.manifest_table(rows)
+            manifest.meta.update(download.plan_totals(rows))
+            download.summarize_plan(manifest.meta)
+            return manifest
         download.prepare_destination(folder)
         if jobs:
             log.info(f"Downloading {len(jobs)} files to {folder} ...")
@@ -666,14 +787,76 @@ class EsoClass(_compat.UpstreamEsoClass):
             rows = download.download_files(
                 jobs, executor=executor, max_workers=max_workers or conf.download_workers,
                 host_connections=conf.host_connections,
-                progress=download.progress_enabled(progress),
+                progress=progress_enabled(progress),
                 expected_bytes=download.estimate_bytes(job.estsize_kb for job in jobs))
         except download.DownloadInterrupted as stop:
-            stop.manifest = download.manifest_table(stop.rows)
-            download.summarize(stop.rows)
+            stop.manifest = download.manifest_table(stop.rows + errors)
+            download.summarize(stop.rows + errors)
             raise
+        if extract:
+            rows = [extract_row(row) for row in rows]
+        rows += errors
         download.summarize(rows)
         return download.manifest_table(rows)
+
+    def download_script(self, files, *, tool="curl", path=None, destination=".",
+                        categories=None, layout="flat", names="archive_id",
+                        token_variable="ESO_TOKEN"):
+        """
+        Write a shell script that downloads the same files with curl, wget or aria2c.
+
+        The script needs nothing but a POSIX shell and that tool: it creates
+        the same folders and names as `download_ancillary` with the same
+        ``layout`` and ``names``, skips files already complete, resumes
+        partial ones (``<name>.part``), and reads the login token from an
+        environment variable (``ESO_TOKEN``), sent only to the archive's own
+        hosts; the token is never written into the script.
+
+        Parameters
+        ----------
+        files : `~astropy.table.Table`, str or list of str
+            As in `download_ancillary` (ids are looked up the same way).
+        tool : {'curl', 'wget', 'aria2c'}, optional
+            The program the script runs.
+        path : str or path, optional
+            Write the script there (made executable); default: only return it.
+        destination : str, optional
+            The folder the script downloads into, relative to where it runs
+            (default the current folder).
+        categories, layout, names
+            As in `download_ancillary`.
+        token_variable : str, optional
+            The environment variable holding the token (default ``ESO_TOKEN``).
+
+        Returns
+        -------
+        str
+            The script. Ids that are neither products nor files are listed
+            in a comment at its top, and logged as a warning.
+
+        Examples
+        --------
+        Write the script here, run it elsewhere with ``ESO_TOKEN=... sh get-files.sh``:
+
+        >>> text = Eso.download_script('ADP.2024-03-19T05:58:04.407', tool='wget',
+        ...                            path='get-files.sh')  # doctest: +SKIP
+        """
+        scripts.check_tool(tool)
+        if not isinstance(destination, (str, os.PathLike)):
+            raise TypeError(f"destination must be a folder path, got {destination!r}")
+        jobs, errors, _ = self._download_jobs(
+            files, destination=None, categories=categories, layout_name=layout, names=names,
+            authenticated=False, options_kwargs={})
+        unknown = [row["archive_id"] for row in errors]
+        if unknown:
+            log.warning(f"{len(unknown)} id(s) are neither products nor files and are left "
+                        f"out of the script: {', '.join(unknown[:10])}")
+        text = scripts.write_script(jobs, tool=tool, destination=str(destination),
+                                    trusted=self.trusted_origins(),
+                                    token_variable=token_variable, unknown=unknown)
+        if path is not None:
+            scripts.save_script(text, path)
+        return text
 
     def _datalink_get(self, authenticated, cache):
         # How DataLink requests go out: cached through astroquery when anonymous,

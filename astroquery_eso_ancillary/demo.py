@@ -113,6 +113,7 @@ def run(*, destination="eso-ancillary-demo", out=None, seed=DEMO_SEED,
     # Imported here: `eso-ancillary --help` should not pay for astroquery's import.
     from . import EsoClass, _compat, download
     from .emulator import ArchiveEmulator
+    from .previews import MissingMatplotlibError, show_previews
 
     say = _Printer(out or sys.stdout)
     destination = Path(destination)
@@ -174,4 +175,14 @@ def run(*, destination="eso-ancillary-demo", out=None, seed=DEMO_SEED,
     say()
     say(f"Done: {len(manifest)} previews ({summary}), {on_disk / 1e6:.1f} MB in "
         f"{destination}/; manifest: {manifest_path}")
+    grid = destination / "previews.png"
+    try:
+        figure = show_previews(manifest, ncols=3, path=grid)
+    except MissingMatplotlibError:
+        say("(Install matplotlib, the [plot] extra, to see the previews in one grid.)")
+    else:
+        if figure is not None:
+            say("They look like this, drawn in one grid:")
+            say.code(f"show_previews(manifest, ncols=3, path={str(grid)!r})")
+            say(f"Grid of the previews: {grid}")
     return 1 if counts.get("error") else 0

@@ -28,11 +28,9 @@ How one file is fetched:
 """
 import contextlib
 import dataclasses
-import logging
 import math
 import os
 import queue
-import sys
 import threading
 import time
 import warnings
@@ -54,19 +52,26 @@ from . import transport
 from .destination import Destination, LockTimeoutError
 from .filenames import filename_from_disposition, safe_filename
 from .ids import check_archive_id
+from .layout import place
+from .progress import CancelledError, Progress
 from .tables import cell
 from .transport import Credentials, RetryPolicy
 from .unzip import DecompressError, decompress_file, decompressed_name, is_compressed
 
-__all__ = ["MANIFEST_COLUMNS", "STATUSES", "FileJob", "download_file", "download_files",
-           "manifest_table"]
+__all__ = ["MANIFEST_COLUMNS", "PLAN_STATUSES", "STATUSES", "FileJob", "download_file",
+           "download_files", "manifest_table", "plan_file"]
 
 #: Every status a manifest row can have.
 STATUSES = ("downloaded", "resumed", "skipped-existing", "error")
 
+#: Every status a row of a dry run (``dry_run=True``) can have: what would happen.
+PLAN_STATUSES = ("to-download", "to-resume", "to-skip", "error")
+
 #: Manifest columns, in order.
 MANIFEST_COLUMNS = ("archive_id", "product_id", "eso_category", "url", "local_path", "size",
-                    "status", "message", "http_status", "attempts")
+                    "status", "message", "http_status", "attempts",
+                    # Added later, at the end so that column positions stay stable:
+                    "original_filename", "extracted_to", "n_members")
 
 BLOCK_SIZE = 1 << 20
 
@@ -172,13 +177,25 @@ class FileJob:
     eso_category: str = ""
     extension: str = ""
     estsize_kb: float | None = None
+    #: Sub-folder of the destination (``layout='product'``), "" for the destination itself.
+    folder: str = ""
+    #: The local file name chosen beforehand (``names='original'``); "" for the server's.
+    local_name: str = ""
+    original_filename: str = ""
+
+    @property
+    def directory(self):
+        """The folder this file goes to."""
+        return Path(self.options.destination) / self.folder if self.folder else \
+            Path(self.options.destination)
 
     def row(self, **values):
         """A manifest row for this job (as a dict), defaults for what is not given."""
         row = {"archive_id": self.archive_id, "product_id": self.product_id,
                "eso_category": self.eso_category, "url": self.url, "local_path": "",
                "size": 0, "status": "error", "message": "", "http_status": 0,
-               "attempts": 0}
+               "attempts": 0, "original_filename": self.original_filename,
+               "extracted_to": "", "n_members": 0}
         row.update(values)
         return row
 
@@ -208,10 +225,6 @@ class _FailError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-
-
-class CancelledError(Exception):
-    """Raised inside a worker when the user interrupted the run."""
 
 
 def _describe(exc):
@@ -265,6 +278,8 @@ def _file_name(job, response):
     if not extension:
         ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         extension = _EXTENSIONS.get(ctype, "")
+    if job.local_name:  # names='original': chosen before the request
+        return job.local_name, extension
     proposed = filename_from_disposition(response.headers.get("Content-Disposition"))
     name = safe_filename(proposed, fallback=None) if proposed else ""
     if name:
@@ -282,6 +297,35 @@ def _existing(job, final):
         if plain is not None:
             return plain
     return None
+
+
+def _upstream_copy(job, final, proposed):
+    """The file astroquery's ``retrieve_data`` wrote for ``final``, if any.
+
+    It keeps the server's spelling of the name (``ADP.2016-06-01T14:07:30.137.png``,
+    ``:`` included) where this package writes ``_``: such a file counts as there.
+    """
+    if not proposed or job.local_name or proposed == final.name \
+            or safe_filename(proposed, fallback=None) != final.name \
+            or "/" in proposed or "\\" in proposed or proposed.startswith("."):
+        return None
+    return _existing(job, final.with_name(proposed))
+
+
+def _expected_name(job):
+    # What ESO names a file (<archive_id>.<ext>), known before any request.
+    if job.local_name:
+        return job.local_name
+    if not job.extension:
+        return None
+    return safe_filename(f"{job.archive_id}.{job.extension.lower()}")
+
+
+def _upstream_name(job):
+    # retrieve_data's spelling of _expected_name: the server's name, ':' kept.
+    if job.local_name or not job.extension:
+        return None
+    return f"{job.archive_id}.{job.extension.lower()}"
 
 
 def _http_failure(job, response, *, authorized):
@@ -458,12 +502,14 @@ def _attempt(job, dest, progress):
         if total is None and length is not None:
             total = offset + length
         if not options.overwrite:
-            existing = _existing(job, final)
-            if existing is not None and (existing != final or total is None
+            proposed = filename_from_disposition(response.headers.get("Content-Disposition"))
+            existing = _existing(job, final) or _upstream_copy(job, final, proposed)
+            upstream = existing is not None and existing.name == proposed != final.name
+            if existing is not None and ((existing != final and not upstream) or total is None
                                          or existing.stat().st_size == total):
                 dest.discard_part(job.archive_id)
-                dest.claim(final.name, job.archive_id, final.stat().st_size) \
-                    if existing == final else None
+                if existing == final or upstream:  # next time: known without a request
+                    dest.claim(existing.name, job.archive_id, existing.stat().st_size)
                 raise _SkipError(existing)
         cap = total if total is not None else _size_cap(job)
         received = offset
@@ -575,7 +621,13 @@ def download_file(job, progress=None, *, destination=None):
     >>> download_file(job)["status"]
     'error'
     """
-    dest = destination or Destination.shared(job.options.destination)
+    if destination is None and job.folder:
+        # layout='product': each product's folder is created when its first file comes.
+        try:
+            job.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return job.row(message=f"Local file error in {job.directory}: {_describe(exc)}")
+    dest = destination or Destination.shared(job.directory)
     try:
         if destination is not None:  # the caller holds the folder's lock for the run
             row = _download_locked(job, dest, progress)
@@ -688,69 +740,6 @@ def _download_locked(job, dest, progress):
 
 # -- many files --------------------------------------------------------------------------
 
-class _Progress:
-    """One aggregate line (files and bytes), redrawn from the main thread.
-
-    A carriage return redraws it in place in a terminal and in a Jupyter
-    notebook alike; nothing is drawn when disabled.
-    """
-
-    def __init__(self, nfiles, *, enabled, stream=None, expected_bytes=None):
-        self.nfiles = nfiles
-        self.enabled = enabled
-        self.stream = stream or sys.stdout
-        self.expected = expected_bytes
-        self.files = 0
-        self.bytes = 0
-        self._lock = threading.Lock()
-        self._start = time.monotonic()
-        self._cancel = threading.Event()
-
-        self.bytes_per_file = False
-        self._drawn = 0.0
-
-    @property
-    def cancelled(self):
-        return self._cancel.is_set()
-
-    def add(self, nbytes):
-        """Count received bytes (from a worker); raise CancelledError once interrupted."""
-        if self._cancel.is_set():
-            raise CancelledError()
-        if nbytes:
-            with self._lock:
-                self.bytes += nbytes
-
-    def finished(self, row):
-        """Count one finished file (from the main thread)."""
-        self.files += 1
-        if self.bytes_per_file:
-            self.bytes += row["size"]
-        if time.monotonic() - self._drawn > 0.2:
-            self.draw()
-
-    def cancel(self):
-        self._cancel.set()
-
-    def draw(self, final=False):
-        if not self.enabled:
-            return
-        self._drawn = time.monotonic()
-        elapsed = max(time.monotonic() - self._start, 1e-6)
-        width = 30
-        frac = self.files / self.nfiles if self.nfiles else 1.0
-        fill = int(width * frac)
-        bar = "=" * fill + (">" if fill < width else "") + " " * max(0, width - fill - 1)
-        size = human_file_size(self.bytes).strip()
-        if self.expected:
-            size += f"/~{human_file_size(self.expected).strip()}"
-        rate = human_file_size(self.bytes / elapsed).strip()
-        self.stream.write(f"\r|{bar}| {self.files}/{self.nfiles} files, {size}, {rate}/s  ")
-        if final:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
 def _thread_rows(jobs, run, max_workers, destination, host_connections):
     """Run jobs on daemon worker threads; yield (index, row) as each finishes.
 
@@ -785,7 +774,9 @@ def _thread_rows(jobs, run, max_workers, destination, host_connections):
                 if run.cancelled:
                     return
             try:
-                row = download_file(job, run.add, destination=destination)
+                # Files of other folders (layout='product') lock file by file.
+                row = download_file(job, run.add,
+                                    destination=None if job.folder else destination)
             except CancelledError:
                 row = _interrupted(job)
             except Exception as exc:  # a bug: still one row
@@ -885,7 +876,7 @@ def download_files(jobs, *, executor=None, max_workers=8, progress=True,
     """
     if not jobs:
         return []
-    run = _Progress(len(jobs), enabled=progress, expected_bytes=expected_bytes)
+    run = Progress(len(jobs), enabled=progress, expected_bytes=expected_bytes)
     rows = [None] * len(jobs)
     held = contextlib.nullcontext()
     if executor is None:
@@ -938,7 +929,7 @@ def manifest_table(rows):
     (['archive_id', 'product_id', 'eso_category'], Unit("byte"))
     """
     columns = {name: [row[name] for row in rows] for name in MANIFEST_COLUMNS}
-    dtypes = {"size": "i8", "http_status": "i4", "attempts": "i4"}
+    dtypes = {"size": "i8", "http_status": "i4", "attempts": "i4", "n_members": "i4"}
     table = Table([Table.Column(columns[name], name=name, dtype=dtypes.get(name, str))
                    if rows else Table.Column([], name=name, dtype=dtypes.get(name, str))
                    for name in MANIFEST_COLUMNS])
@@ -946,7 +937,59 @@ def manifest_table(rows):
     table["size"].description = "Bytes on disk (after decompression when unzip=True)"
     table["status"].description = "One of: " + ", ".join(STATUSES)
     table["message"].description = "Why, for every status but 'downloaded'"
+    table["original_filename"].description = "The file's name when it entered the archive"
+    table["extracted_to"].description = "Folder a tarball was unpacked into (extract=True)"
+    table["n_members"].description = "Number of members unpacked from the tarball"
     return table
+
+
+def plan_file(job):
+    """What `download_file` would do with ``job``, as a manifest row, without any request.
+
+    The row's status is one of `PLAN_STATUSES`; ``size`` is the number of
+    bytes still to transfer (from the archive's estimate, less what a part
+    file already holds; 0 when unknown or skipped) and ``local_path`` where the
+    file would land (when its name is known before the request).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> job = FileJob("ADP.1", "http://x/ADP.1", DownloadOptions(tempfile.mkdtemp()),
+    ...               extension="PNG", estsize_kb=2)
+    >>> row = plan_file(job)
+    >>> row["status"], row["size"], row["local_path"].endswith("ADP.1.png")
+    ('to-download', 2048, True)
+    """
+    options = job.options
+    destination = job.directory
+    expected = _expected_name(job)
+    final = destination / expected if expected else None
+    dest = Destination.shared(destination) if destination.is_dir() else None
+    if not options.overwrite:
+        existing = dest.complete(job.archive_id) if dest is not None else None
+        if existing is None and final is not None:
+            upstream = _upstream_name(job)
+            existing = _existing(job, final) or (
+                _existing(job, final.with_name(upstream)) if upstream else None)
+        if existing is not None:
+            return job.row(local_path=str(existing), size=0, status="to-skip",
+                           message=f"A complete file is already there "
+                                   f"({existing.stat().st_size} bytes).")
+    estimate = estimate_bytes([job.estsize_kb]) if job.estsize_kb is not None else None
+    have = dest.part_size(job.archive_id) if dest is not None and options.continuation else 0
+    where = str(final) if final is not None else ""
+    if have and dest.load_validator(job.archive_id, url=job.url):
+        remaining = max(estimate - have, 0) if estimate is not None else 0
+        return job.row(local_path=where, size=remaining, status="to-resume",
+                       message=f"Would continue the partial file from byte {have}.")
+    message = "" if estimate is not None else "Size unknown (no estimate in the archive)."
+    if have:
+        message = (message + " A partial file is there, but nothing shows it is the start "
+                             "of the same file: it would be restarted.").strip()
+    if final is None:
+        message = (message + " The name comes from the server.").strip()
+    return job.row(local_path=where, size=estimate or 0, status="to-download",
+                   message=message)
 
 
 def status_counts(manifest):
@@ -985,9 +1028,39 @@ def summarize(rows):
     return counts
 
 
-def progress_enabled(progress):
-    """Whether to draw progress: asked for, and astroquery's log level is INFO or lower."""
-    return bool(progress) and log.getEffectiveLevel() <= logging.INFO
+def plan_totals(rows):
+    """Totals of a dry run's rows: files per planned status and bytes to transfer.
+
+    Examples
+    --------
+    >>> plan_totals([{"status": "to-download", "size": 10}, {"status": "to-skip", "size": 0}])
+    {'n_files': 2, 'to-download': 1, 'to-resume': 0, 'to-skip': 1, 'error': 0, 'total_bytes': 10}
+    """
+    totals = {"n_files": len(rows)}
+    totals.update({status: 0 for status in PLAN_STATUSES})
+    for row in rows:
+        totals[row["status"]] = totals.get(row["status"], 0) + 1
+    totals["total_bytes"] = int(sum(row["size"] for row in rows))
+    return totals
+
+
+def summarize_plan(totals):
+    """Log one line about a dry run's totals (`plan_totals`); return the text.
+
+    Examples
+    --------
+    >>> totals = plan_totals([{"status": "to-download", "size": 2048}])
+    >>> text = summarize_plan(totals)  # doctest: +ELLIPSIS
+    INFO: Dry run: 1 to download, 0 to resume, 0 to skip, 0 errors; about 2.0k ... [...]
+    """
+    text = (f"Dry run: {totals['to-download']} to download, {totals['to-resume']} to resume, "
+            f"{totals['to-skip']} to skip, {totals['error']} errors; about "
+            f"{human_file_size(totals['total_bytes']).strip()} bytes to transfer.")
+    if totals["error"]:
+        log.warning(text)
+    else:
+        log.info(text)
+    return text
 
 
 def estimate_bytes(sizes_kb):
@@ -1089,7 +1162,8 @@ def file_entries(files, *, download_url):
                             "product_id": cell(row, "product_id"),
                             "eso_category": cell(row, "eso_category"),
                             "extension": cell(row, "extension"),
-                            "estsize_kb": cell(row, "access_estsize") or None})
+                            "estsize_kb": cell(row, "access_estsize") or None,
+                            "original_filename": cell(row, "original_filename")})
     else:
         if isinstance(files, (str, bytes)):
             files = [files]
@@ -1101,7 +1175,7 @@ def file_entries(files, *, download_url):
             entries.append({"archive_id": archive_id,
                             "url": download_url + quote(archive_id, safe=":.+-_"),
                             "product_id": "", "eso_category": "", "extension": "",
-                            "estsize_kb": None})
+                            "estsize_kb": None, "original_filename": ""})
     unique = {}
     for entry in entries:
         unique.setdefault(entry["archive_id"], entry)
@@ -1110,7 +1184,7 @@ def file_entries(files, *, download_url):
     return list(unique.values())
 
 
-def make_jobs(files, *, download_url, options):
+def make_jobs(files, *, download_url, options, layout="flat", names="archive_id"):
     """Turn a table of files (or archive ids) into one `FileJob` each, repeats dropped.
 
     Parameters
@@ -1120,6 +1194,8 @@ def make_jobs(files, *, download_url, options):
     download_url : str
         The archive's download prefix, for rows without an ``access_url``.
     options : DownloadOptions
+    layout, names : str
+        Where each file goes and under which name (see `~astroquery_eso_ancillary.layout`).
 
     Examples
     --------
@@ -1128,7 +1204,10 @@ def make_jobs(files, *, download_url, options):
     >>> jobs[0].url
     'https://x/ADP.1999-01-01T00:00:00.001'
     """
+    entries = place(file_entries(files, download_url=download_url), layout=layout, names=names)
     return [FileJob(entry["archive_id"], entry["url"], options,
                     product_id=entry["product_id"], eso_category=entry["eso_category"],
-                    extension=entry["extension"], estsize_kb=entry["estsize_kb"])
-            for entry in file_entries(files, download_url=download_url)]
+                    extension=entry["extension"], estsize_kb=entry["estsize_kb"],
+                    folder=entry["folder"], local_name=entry["local_name"],
+                    original_filename=entry["original_filename"])
+            for entry in entries]

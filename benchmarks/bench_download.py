@@ -78,8 +78,8 @@ def public_plain_files(emu, count):
     out = []
     for row in emu.archive.files:
         aid = row["archive_id"]
-        if emu.archive.is_proprietary(aid):
-            continue
+        if emu.archive.is_proprietary(aid) or aid == row["product_id"]:
+            continue  # (a product id means the product's ancillary files)
         info = emu.file_info(aid)
         if info and not info["compression"] and info["content_type"] != "text/html":
             out.append(aid)

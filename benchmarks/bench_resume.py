@@ -49,6 +49,8 @@ def sha256_served(emu, archive_id, size):
 def public_plain_file(emu):
     for row in emu.archive.files:
         aid = row["archive_id"]
+        if aid == row["product_id"]:  # a product id means the product's ancillary files
+            continue
         info = emu.file_info(aid)
         # A patched file is not resumable (ESO ignores Range for those): not this benchmark's.
         if not emu.archive.is_proprietary(aid) and not info["compression"] \

@@ -41,7 +41,7 @@ disable_intersphinx = int(os.environ.get("ESO_DOCS_INTERSPHINX", "") != "1")
 nitpicky = True
 # Objects of other projects, unresolvable without intersphinx. Only external names here.
 _EXTERNAL = (r"(astropy|astroquery|pyvo|requests|numpy|dask|distributed|concurrent|pathlib"
-             r"|collections|typing)")
+             r"|collections|typing|matplotlib)")
 nitpick_ignore_regex = [
     (r"py:.*", _EXTERNAL + r"(\..*)?"),
     # Inherited astroquery docstrings (EsoClass.login, query_* ...) name Python's
@@ -62,3 +62,38 @@ numpydoc_show_class_members = False
 html_title = f"{project} {version}"
 html_static_path = []
 html_last_updated_fmt = None  # reproducible builds
+
+
+# -- the preview grid of downloading.rst, drawn from the emulator at build time ----------
+
+def _preview_grid(app):
+    """Download Example 1's previews from a local emulator and draw them (``show_previews``)."""
+    import tempfile
+    from pathlib import Path
+
+    from astroquery import log
+
+    from astroquery_eso_ancillary import EsoClass, show_previews
+    from astroquery_eso_ancillary.demo import DEMO_PRODUCTS, DEMO_SEED
+    from astroquery_eso_ancillary.emulator import ArchiveEmulator
+
+    target = Path(app.srcdir) / "_generated" / "previews.png"
+    target.parent.mkdir(exist_ok=True)
+    level = log.level
+    log.setLevel("WARNING")
+    try:
+        with ArchiveEmulator(seed=DEMO_SEED, products=DEMO_PRODUCTS) as emulator, \
+                tempfile.TemporaryDirectory() as folder:
+            eso = EsoClass(archive_url=emulator.url)
+            eso.cache_location = Path(folder) / "cache"
+            manifest = eso.download_ancillary(
+                ["ADP.2024-03-19T05:58:04.407", "ADP.2016-06-01T14:07:30.134"],
+                categories="ANCILLARY.PREVIEW", destination=Path(folder) / "previews",
+                progress=False)
+            show_previews(manifest, ncols=3, path=target, panel_size=2.5)
+    finally:
+        log.setLevel(level)
+
+
+def setup(app):
+    app.connect("builder-inited", _preview_grid)

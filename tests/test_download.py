@@ -45,10 +45,12 @@ def file_requests(emu):
     return [r for r in emu.requests if r.path.startswith("/dataPortal/file/")]
 
 
-def public_ids(emu, n, *, skip=()):
+def public_ids(emu, n, *, skip=(), ancillary=False):
     out = []
     for row in emu.archive.files:
         aid = row["archive_id"]
+        if ancillary and not row["eso_category"].startswith("ANCILLARY."):
+            continue
         if aid not in skip and not emu.archive.is_proprietary(aid):
             out.append(aid)
         if len(out) == n:
@@ -169,15 +171,19 @@ def test_download_table_then_skip_then_overwrite(eso_archive, dest):
 
 def test_archive_ids_and_errors_keep_one_row_each(eso_archive, dest):
     emu, eso = eso_archive, eso_archive.eso
-    good = public_ids(emu, 3)
+    # Archive ids of (ancillary) files mean those files; an unknown id is an error row
+    # (after the files), with no request for it.
+    good = public_ids(emu, 3, ancillary=True)
     missing = "ADP.1999-01-01T00:00:00.000"
     with log.log_to_list() as records:
         manifest = eso.download_ancillary([good[0], missing, *good[1:], good[0]],
                                           destination=dest, progress=False)
-    assert list(manifest["archive_id"]) == [good[0], missing, *good[1:]]
-    row = manifest[1]
-    assert row["status"] == "error" and row["http_status"] == 404
-    assert "404" in row["message"] and row["local_path"] == "" and row["size"] == 0
+    assert list(manifest["archive_id"]) == [*good, missing]
+    row = manifest[3]
+    assert row["status"] == "error" and row["http_status"] == 0
+    assert "neither a product id nor the archive id" in row["message"]
+    assert row["local_path"] == "" and row["size"] == 0
+    assert not [r for r in file_requests(emu) if missing in r.path]
     check_bytes(emu, manifest)
     assert any("1 of 4 files failed" in r.message and r.levelname == "WARNING"
                for r in records)
@@ -224,7 +230,11 @@ def test_empty_input_gives_empty_manifest(eso_archive, dest):
     ("a b", {}, ValueError, "Invalid archive id"),
     ([3], {}, TypeError, "must be a string"),
     (42, {}, TypeError, "files must be a Table"),
-    (Table({"dp_id": ["ADP.2024-03-19T05:58:04.407"]}), {}, ValueError, "categories="),
+    (Table({"eso_category": ["ANCILLARY.PREVIEW"]}), {}, ValueError, "product_id"),
+    (MUSE, {"layout": "tree"}, ValueError, "layout must be one of 'flat', 'product'"),
+    (MUSE, {"names": "id"}, ValueError, "names must be one of"),
+    (MUSE, {"dry_run": "yes"}, TypeError, "dry_run"),
+    (MUSE, {"extract": 1}, TypeError, "extract"),
     (Table({"archive_id": ["ADP.1"], "access_url": ["file:///etc/passwd"]}), {}, ValueError,
      "not an http"),
     (MUSE, {"max_workers": 0}, ValueError, "max_workers"),
@@ -299,7 +309,7 @@ def test_expired_token_fails_before_any_request(eso_archive, dest, monkeypatch):
 # -- executors, progress, unzip -----------------------------------------------------------
 
 def test_given_thread_executor_is_left_running(eso_archive, dest):
-    ids = public_ids(eso_archive, 4)
+    ids = public_ids(eso_archive, 4, ancillary=True)
     with ThreadPoolExecutor(2) as pool:
         manifest = eso_archive.eso.download_ancillary(ids, destination=dest,
                                                       executor=pool, progress=False)
@@ -311,7 +321,7 @@ def test_given_thread_executor_is_left_running(eso_archive, dest):
 @pytest.mark.parametrize("processes", [False, True])
 def test_dask_executor(eso_archive, dest, processes):
     distributed = pytest.importorskip("distributed")
-    ids = public_ids(eso_archive, 5)
+    ids = public_ids(eso_archive, 5, ancillary=True)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
                                   dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
@@ -323,7 +333,7 @@ def test_dask_executor(eso_archive, dest, processes):
 
 
 def test_progress_line(eso_archive, dest, capsys):
-    ids = public_ids(eso_archive, 3)
+    ids = public_ids(eso_archive, 3, ancillary=True)
     eso_archive.eso.download_ancillary(ids, destination=dest, progress=True)
     out = capsys.readouterr().out
     assert "3/3 files" in out
@@ -340,7 +350,7 @@ def test_progress_line(eso_archive, dest, capsys):
 
 def test_unzip_gzip_file(eso_archive, dest):
     emu = eso_archive
-    aid = public_ids(emu, 1, skip={MUSE})[0]
+    aid = public_ids(emu, 1, skip={MUSE}, ancillary=True)[0]
     emu.gzip_ids.add(aid)
     served = emu.file_bytes(aid)
     manifest = emu.eso.download_ancillary(aid, destination=dest, unzip=True,
