@@ -620,8 +620,8 @@ class EsoClass(_compat.UpstreamEsoClass):
         rest = [i for i in rest if i not in known and re.match(ID_SHAPE, i)]
         by_datalink = None
         if rest:
-            by_datalink = self._datalink_product_files(rest, categories=None,
-                                                       authenticated=False, cache=True)
+            by_datalink, _ = self._datalink_product_files(rest, categories=None,
+                                                          authenticated=False, cache=True)
         return resolve.classify(ids, by_product=by_product, by_archive=by_archive,
                                 by_datalink=by_datalink, categories=categories)
 

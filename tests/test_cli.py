@@ -468,9 +468,13 @@ def test_selecting_as_astronomers_do(eso_archive, cli_env, tmp_path):
         eso.query_ancillary(collections="MUSE", count_only=True)]
     assert_one_line_error(results["typo"], 2, "Did you mean ANCILLARY.PREVIEW")
     assert_one_line_error(results["typo categories"], 2, "Did you mean ESPRESSO")
-    for label in ("unknown id", "unknown id query", "unknown id download"):
+    for label in ("unknown id", "unknown id query"):
         assert_one_line_error(results[label], 1, "nothing found", unknown, "not found")
         assert "nothing to do" not in results[label].stderr
+    # A download names each unknown id in an error row of its manifest (as the API does).
+    download = results["unknown id download"]
+    assert download.returncode == 1, download.stderr
+    assert "nothing to do" not in download.stderr and "1 failed" in download.stderr
     assert_one_line_error(results["nothing in selection"], 1, "nothing found")
 
     by_api = eso.query_ancillary(cone_ra=product["s_ra"], cone_dec=product["s_dec"],

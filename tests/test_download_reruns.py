@@ -10,8 +10,11 @@ from astroquery_eso_ancillary import _compat, download, transport
 
 
 def public_ids(emu, n):
+    # Ancillary files: a science file's archive id is its product's id, which means the
+    # product's ancillary files to download_ancillary.
     return [f["archive_id"] for f in emu.archive.files
-            if not emu.archive.is_proprietary(f["archive_id"])
+            if f["archive_id"] != f["product_id"]
+            and not emu.archive.is_proprietary(f["archive_id"])
             and not emu.file_info(f["archive_id"])["compression"]][:n]
 
 
@@ -40,7 +43,8 @@ def test_rerun_of_complete_files_sends_no_request(eso_archive, tmp_path):
 def test_refusals_are_asked_again_only_after_a_login(eso_archive, tmp_path):
     emu, eso = eso_archive, eso_archive.eso
     aid = next(f["archive_id"] for f in emu.archive.files
-               if emu.archive.is_proprietary(f["archive_id"]))
+               if emu.archive.is_proprietary(f["archive_id"])
+               and f["archive_id"] != f["product_id"])
     first = eso.download_ancillary(aid, destination=tmp_path, progress=False)
     assert first["http_status"][0] == 401
     n = len(file_requests(emu))

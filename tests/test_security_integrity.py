@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+import traceback
 
 import pytest
 from astropy.io import fits
@@ -158,8 +159,8 @@ def test_relogin_while_queries_run(eso_archive):
         try:
             eso.get_product_files("ADP.2024-03-19T05:58:04.407", authenticated=True,
                                   datalink=False)
-        except Exception as exc:  # collected: a failure in a thread must fail the test
-            errors.append(exc)
+        except Exception:  # collected: a failure in a thread must fail the test
+            errors.append(traceback.format_exc())
 
     def relogin():
         for _ in range(3):
