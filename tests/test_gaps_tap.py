@@ -1,0 +1,170 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""tap.py behaviours a mutation run showed unpinned: timeouts, status codes, async errors."""
+import http.server
+import socket
+import threading
+import time
+
+import pytest
+
+from astroquery_eso_ancillary import Eso, EsoQueryError, EsoServiceError, conf, tap
+from astroquery_eso_ancillary.emulator import Faults
+from astroquery_eso_ancillary.exceptions import LoginError
+
+EX1 = "ADP.2024-03-19T05:58:04.407"
+Q_EX1 = f"SELECT archive_id FROM phase3v2.product_files WHERE product_id = '{EX1}'"
+
+
+@pytest.fixture
+def fast_retries():
+    with conf.set_temp("backoff", 0.01), conf.set_temp("max_retries", 1):
+        yield
+
+
+@pytest.fixture
+def stalled_server():
+    """A server on 127.0.0.1 that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            accepted.append(conn)  # held open, never read from or written to
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
+    stop.set()
+    thread.join(5)
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("how", ["sync-cached", "sync-uncached", "async"])
+def test_a_stalled_server_is_given_up_on_after_the_timeout(stalled_server, tmp_path,
+                                                           fast_retries, how):
+    # No timeout is passed to any request here: the client's default must be applied,
+    # or the request waits forever (the pytest timeout would then fail the test).
+    url, accepted = stalled_server
+    eso = Eso(archive_url=url, timeout=0.5)
+    eso.cache_location = tmp_path
+    client = tap.TapClient(eso, cache=how == "sync-cached")
+    start = time.monotonic()
+    with pytest.raises(EsoServiceError) as info:
+        client.run(Q_EX1, async_job=how == "async")
+    assert time.monotonic() - start < 30  # generous: 0.5 s per attempt
+    assert accepted, "the client never connected"
+    assert url in str(info.value) or "timeout" in str(info.value).lower()
+
+
+def test_the_timeout_default_is_conf_timeout():
+    with conf.set_temp("timeout", 7):
+        assert Eso().timeout == 7
+    assert Eso(timeout=2).timeout == 2
+
+
+def _votable_result(emu):
+    # A real, valid result VOTable, as the emulator sends it for Q_EX1.
+    import requests
+    response = requests.post(emu.tap_url + "/sync", data={
+        "REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "votable", "QUERY": Q_EX1},
+        timeout=30)
+    assert response.status_code == 200 and b"<TABLE" in response.content
+    return response.content
+
+
+@pytest.mark.parametrize("status", [202, 203, 400, 404, 500])
+@pytest.mark.parametrize("cache", [True, False])
+def test_a_non_200_answer_with_a_valid_votable_is_not_a_result(eso_archive, status, cache,
+                                                               fast_retries):
+    body = _votable_result(eso_archive)
+    eso_archive.tap_override = {"status": status, "content_type": "text/xml", "body": body}
+    with pytest.raises((EsoQueryError, EsoServiceError)) as info:
+        tap.TapClient(eso_archive.eso, cache=cache).run(Q_EX1)
+    assert f"HTTP {status}" in str(info.value)
+    if status < 500:
+        assert isinstance(info.value, EsoQueryError)
+    eso_archive.tap_override = None
+    # Nothing was cached: the same query now gives the rows.
+    assert len(tap.TapClient(eso_archive.eso, cache=cache).run(Q_EX1).table) == 6
+
+
+@pytest.fixture
+def answering_server():
+    """A server on 127.0.0.1 answering every request with ``answer["status"]``, logged."""
+    answer = {"status": 500, "body": b"no", "log": []}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _reply(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            answer["log"].append((self.command, self.path))
+            self.send_response(answer["status"])
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(answer["body"])))
+            self.end_headers()
+            self.wfile.write(answer["body"])
+
+        def do_GET(self):
+            self._reply()
+
+        def do_POST(self):
+            self._reply()
+
+        def do_DELETE(self):
+            self._reply()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", answer
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("status, error", [
+    (401, LoginError), (403, LoginError), (400, EsoQueryError), (404, EsoQueryError),
+    (409, EsoQueryError), (500, EsoServiceError), (502, EsoServiceError),
+])
+def test_async_errors_are_mapped_by_status(answering_server, tmp_path, fast_retries, status,
+                                           error):
+    url, answer = answering_server
+    answer["status"] = status
+    eso = Eso(archive_url=url, timeout=10)
+    eso.cache_location = tmp_path
+    with pytest.raises(error) as info:
+        tap.TapClient(eso).run(Q_EX1, async_job=True)
+    assert type(info.value) is error  # EsoQueryError is no EsoServiceError, and vice versa
+    if error is EsoQueryError:
+        assert f"HTTP {status}" in info.value.message
+        assert info.value.query == Q_EX1
+        assert info.value.url == eso.tap_url
+    elif error is LoginError:
+        assert f"HTTP {status}" in str(info.value) and "login" in str(info.value)
+    else:
+        assert eso.tap_url in str(info.value)
+    assert answer["log"][0] == ("POST", "/tap_obs/async")
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_async_5xx_from_the_emulator_is_a_service_error(eso_archive, fast_retries, status):
+    eso_archive.faults = Faults(error_fraction=1.0, error_status=status,
+                                paths=("/tap_obs/async",))
+    with pytest.raises(EsoServiceError) as info:
+        tap.TapClient(eso_archive.eso).run(Q_EX1, async_job=True)
+    assert type(info.value) is EsoServiceError
+    assert eso_archive.tap_url in str(info.value)
+    assert not eso_archive.queries  # the query never ran
