@@ -424,6 +424,8 @@ def _tokens(column, spec, text):
 
 def _python_literal(column, spec, value):
     if isinstance(value, str):
+        if _CONTROL_RE.search(value):
+            raise _bad_filter(column, spec, "control characters are not accepted")
         return _Literal(value, True)
     if isinstance(value, bool) or not _is_real(value):
         raise _bad_filter(column, spec, f"unsupported value {value!r}")
@@ -457,6 +459,8 @@ def parse_filter(column, spec):
         return Filter(column, "IN", tuple(_python_literal(column, spec, v) for v in spec))
     if not isinstance(spec, str):
         return Filter(column, "=", (_python_literal(column, spec, spec),))
+    if _CONTROL_RE.search(spec):  # named here, with the argument, not later by quote()
+        raise _bad_filter(column, spec, "control characters are not accepted")
     text = spec.strip()
     if not text:
         raise _bad_filter(column, spec, "empty filter")

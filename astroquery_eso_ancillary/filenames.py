@@ -45,8 +45,9 @@ def safe_filename(name, *, fallback="download"):
     (``<>:"/\\|?*``, control characters, NUL) become ``_``; leading dots and
     trailing dots or spaces are removed (so neither ``..`` nor a hidden file
     can result); a name left with nothing but ``_``, dots and spaces (``???``,
-    ``*.*``) is no name, and ``fallback`` is used; Windows device names (``CON``, ``NUL.txt`` ...) get a ``_``
-    prefix; the name is cut to 240 UTF-8 bytes, keeping the extension.
+    ``*.*``) is no name, and ``fallback`` is used; Windows device names
+    (``CON``, ``NUL.txt`` ...) get a ``_`` prefix; the name is cut to 240 UTF-8
+    bytes, keeping the extension.
 
     Parameters
     ----------
