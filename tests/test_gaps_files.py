@@ -12,6 +12,7 @@ import os
 import threading
 
 import pytest
+import urllib3
 
 from astroquery_eso_ancillary.download import DownloadOptions, FileJob, download_file
 from astroquery_eso_ancillary.filenames import (
@@ -313,3 +314,12 @@ def test_a_relative_destination_is_used_as_the_folder(eso_archive, tmp_path, mon
     path = tmp_path / "rel" / "sub" / os.path.basename(manifest["local_path"][0])
     assert path.read_bytes() == eso_archive.file_bytes(aid)
     assert os.path.isabs(manifest["local_path"][0])
+
+
+def test_the_urllib3_in_use_is_one_the_package_requires():
+    # setup.cfg requires urllib3>=2.2: it refuses a body cut before its Content-Length,
+    # and its responses have read1, which the download engine reads with. Under 1.26 a
+    # short body passed silently; that path is not supported (nor run by CI).
+    major, minor = (int(x) for x in urllib3.__version__.split(".")[:2])
+    assert (major, minor) >= (2, 2), urllib3.__version__
+    assert callable(getattr(urllib3.response.HTTPResponse, "read1", None))
