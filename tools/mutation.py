@@ -44,7 +44,7 @@ MODULES = {
     "filenames": ["tests/test_gaps_files.py", "tests/test_download.py", "-k",
                   "filename or disposition or contained or name or symlink or relative"],
     "ids": ["tests/test_ids.py", "tests/test_adql.py"],
-    "transport": ["tests/test_tap.py", "tests/test_gaps_tap.py"],
+    "transport": ["tests/test_transport.py", "tests/test_tap.py", "tests/test_gaps_tap.py"],
     "tap": ["tests/test_tap.py", "tests/test_gaps_tap.py"],
     "download": ["tests/test_download.py", "tests/test_download_faults.py",
                  "tests/test_gaps_files.py"],
