@@ -323,3 +323,42 @@ def test_the_urllib3_in_use_is_one_the_package_requires():
     major, minor = (int(x) for x in urllib3.__version__.split(".")[:2])
     assert (major, minor) >= (2, 2), urllib3.__version__
     assert callable(getattr(urllib3.response.HTTPResponse, "read1", None))
+
+
+# -- exact cuts and edge cases (each pinned by a surviving mutant) ----------------------
+
+@pytest.mark.parametrize("name, expected", [
+    ("a" * 300 + ".fits", "a" * 235 + ".fits"),  # exactly 240 bytes
+    ("X" * 300 + ".fits", "X" * 235 + ".fits"),
+    ("a" * 234 + " .fits", "a" * 234 + " .fits"),  # 240 bytes: kept as it is
+    ("a" * 234 + "..." + "b" * 20 + ".fits", "a" * 234 + ".fits"),  # no dot left at the cut
+    ("a" * 250 + ".tar.gz", "a" * 237 + ".gz"),  # the last extension is kept
+    ("a" * 300 + "." + "e" * 20, "a" * 219 + "." + "e" * 20),  # a 20-byte extension is kept
+    ("a" * 300 + "." + "e" * 21, ("a" * 300 + "." + "e" * 21)[:240]),  # a longer one is not
+    ("Xray.fits", "Xray.fits"), ("XenonX", "XenonX"), ("X", "X"),
+    ("CON .txt", "_CON .txt"), ("con.tar.gz", "_con.tar.gz"), ("CONX.txt", "CONX.txt"),
+    ("CON\u00a0.txt", "CON\u00a0.txt"),  # only spaces end a device name
+])
+def test_exact_cuts_and_device_names(name, expected):
+    assert safe_filename(name) == expected
+
+
+def test_a_fallback_that_cleans_to_nothing_is_download():
+    assert safe_filename("???", fallback="???") == "download"
+    assert safe_filename("", fallback="") == "download"
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("filename=x.fits", None),  # the first token is the type, never a parameter
+    ("filename=evil.fits; x=1", None),
+    ("attachment;filename=a b.fits", "a b.fits"),
+    ('attachment; filename="abc.fits', '"abc.fits'),  # unterminated: not unquoted
+    ("attachment; filename*=UTF-8''it's.fits", "it's.fits"),
+])
+def test_disposition_edge_cases(header, expected):
+    assert filename_from_disposition(header) == expected
+
+
+def test_contained_path_refuses_an_absolute_name_even_inside(tmp_path):
+    with pytest.raises(ValueError, match="Refusing to write"):
+        contained_path(tmp_path, str(tmp_path.resolve() / "x.fits"))
