@@ -168,3 +168,90 @@ def test_async_5xx_from_the_emulator_is_a_service_error(eso_archive, fast_retrie
     assert type(info.value) is EsoServiceError
     assert eso_archive.tap_url in str(info.value)
     assert not eso_archive.queries  # the query never ran
+
+
+# -- selections: counts with top, categories over chunks, schema errors -----------------
+
+def ancillary_of(emu, product):
+    return [f for f in emu.archive.files_of(product) if f["eso_category"].startswith(
+        "ANCILLARY.")]
+
+
+def products_with_ancillaries(emu, n):
+    found = [p["dp_id"] for p in emu.archive.products if len(ancillary_of(emu, p["dp_id"])) > 1]
+    assert len(found) >= n
+    return found[:n]
+
+
+@pytest.mark.parametrize("top", [1, 2, 1000])
+def test_a_count_with_top_is_capped_at_top(eso_archive, top):
+    product = products_with_ancillaries(eso_archive, 1)[0]
+    n = len(ancillary_of(eso_archive, product))
+    assert eso_archive.eso.query_ancillary(product, count_only=True, top=top,
+                                           cache=False) == min(n, top)
+
+
+def test_a_refined_count_is_counted_on_the_client(eso_archive):
+    product = products_with_ancillaries(eso_archive, 1)[0]
+    names = [f["original_filename"] for f in ancillary_of(eso_archive, product)]
+    prefix = names[0][0]
+    assert prefix not in "_%"
+    pattern = prefix + "*"  # a plain wildcard: the service counts
+    expected = sum(1 for n in names if n.startswith(prefix))
+    assert eso_archive.eso.query_ancillary(product, count_only=True, cache=False,
+                                           original_filename=pattern) == expected
+    assert eso_archive.queries[-1].adql.startswith("SELECT COUNT(*)")
+    # A literal '_' makes the LIKE a superset: the client fetches and refines.
+    assert eso_archive.eso.query_ancillary(product, count_only=True, cache=False,
+                                           original_filename="*_*") == sum(
+        1 for n in names if "_" in n)
+    assert not eso_archive.queries[-1].adql.startswith("SELECT COUNT(*)")
+
+
+def test_categories_are_merged_over_chunks(eso_archive):
+    products = products_with_ancillaries(eso_archive, 3)
+    table = eso_archive.eso.list_ancillary_categories(product_ids=products, chunk_size=1,
+                                                      cache=False)
+    assert len([q for q in eso_archive.queries if "GROUP BY" in q.adql]) == 3
+    totals = {}
+    for product in products:
+        for f in ancillary_of(eso_archive, product):
+            n, size = totals.get(f["eso_category"], (0, 0))
+            totals[f["eso_category"]] = (n + 1, size + int(f["access_estsize"]))
+    expected = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))
+    assert [(r["eso_category"], int(r["n_files"]), int(r["access_estsize"]))
+            for r in table] == [(c, n, s) for c, (n, s) in expected]
+    assert table["n_files"].description == "Number of files"
+    assert len(table.meta["query"]) == 3
+
+
+def _schema_answer(emu, where):
+    import requests
+    query = ("SELECT table_name, column_name, datatype, unit, description FROM "
+             f"TAP_SCHEMA.columns WHERE {where}")
+    response = requests.post(emu.tap_url + "/sync", data={
+        "REQUEST": "doQuery", "LANG": "ADQL", "FORMAT": "votable", "QUERY": query},
+        timeout=30)
+    assert response.status_code == 200
+    return response.content
+
+
+def test_a_schema_without_product_files_is_an_error(eso_archive, tmp_path):
+    eso_archive.tap_override = {"status": 200, "content_type": "text/xml",
+                                "body": _schema_answer(eso_archive,
+                                                       "table_name = 'ivoa.ObsCore'")}
+    eso = Eso(archive_url=eso_archive.url)
+    eso.cache_location = tmp_path
+    with pytest.raises(EsoServiceError) as info:
+        tap.TapClient(eso).schema()
+    assert str(info.value) == (f"{eso_archive.tap_url} does not publish "
+                               "phase3v2.product_files in TAP_SCHEMA.columns.")
+    assert eso_archive.tap_url not in eso.schema_cache
+
+
+def test_count_of_an_empty_answer_is_an_error(eso_archive):
+    eso_archive.tap_override = {"status": 200, "content_type": "text/xml",
+                                "body": _schema_answer(eso_archive, "1 = 0")}
+    with pytest.raises(EsoServiceError) as info:
+        tap.TapClient(eso_archive.eso).count("SELECT COUNT(*) FROM ivoa.ObsCore")
+    assert str(info.value) == f"{eso_archive.tap_url} returned no row for a COUNT query."
