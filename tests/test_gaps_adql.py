@@ -410,3 +410,35 @@ def test_plan_category_query():
     assert plain.query.columns == ("f.eso_category", "COUNT(*) AS n_files")
     assert plain.query.join_obscore is False
     assert adql.plan_category_query(FILES, OBSCORE, collections="X").query.join_obscore
+
+
+class _Info:
+    def __init__(self, datatype):
+        self.datatype = datatype
+
+
+def test_more_plan_details():
+    assert adql.plan_file_query(FILES, OBSCORE, instruments="MUSE, FORS2").query.where == (
+        "o.instrument_name IN ('MUSE', 'FORS2')",)
+    assert adql.plan_file_query(FILES, OBSCORE, collections="A,B*").query.where == (
+        "(o.obs_collection = 'A' OR o.obs_collection LIKE 'B%')",)
+    # Column descriptions (objects with .datatype) give the column's kind too.
+    assert adql.filter_conditions({"access_estsize": "= '3'"},
+                                  {"access_estsize": _Info("long")}, alias="f",
+                                  argument="a") == ["f.access_estsize = 3"]
+    with pytest.raises(ValueError) as info:
+        adql.plan_file_query(FILES, OBSCORE, order_by="nope")
+    assert str(info.value).startswith("Unknown order_by column 'nope'.")
+    assert adql.plan_file_query(FILES, columns="product_id").query.columns == (
+        "f.product_id", "f.archive_id")
+    plan = adql.plan_file_query(FILES, categories="ANCILLARY.A_*", extensions="F_*",
+                                original_filename="x_*")
+    assert [name for _, name, _ in plan.refinements] == ["eso_category", "extension",
+                                                         "original_filename"]
+
+
+@pytest.mark.parametrize("spec", ["in ('a", "between 'a", "like 'a", "not in ('a"])
+def test_an_unbalanced_quote_after_a_word_operator_names_the_filter(spec):
+    with pytest.raises(ValueError) as info:
+        adql.parse_filter("c", spec)
+    assert str(info.value).startswith(f"column_filters['c'] = {spec!r}: cannot read ")
