@@ -43,7 +43,7 @@ MODULES = {
     "adql": ["tests/test_adql.py", "tests/test_gaps_adql.py", "tests/test_gaps_query.py"],
     "filenames": ["tests/test_gaps_files.py", "tests/test_download.py", "-k",
                   "filename or disposition or contained or name or symlink or relative"],
-    "ids": ["tests/test_ids.py", "tests/test_adql.py"],
+    "ids": ["tests/test_ids.py", "tests/test_gaps_ids.py", "tests/test_adql.py"],
     "transport": ["tests/test_transport.py", "tests/test_tap.py", "tests/test_gaps_tap.py"],
     "tap": ["tests/test_tap.py", "tests/test_gaps_tap.py", "tests/test_query.py"],
     "download": ["tests/test_download.py", "tests/test_download_faults.py",
