@@ -48,7 +48,7 @@ __all__ = [
 PRODUCT_FILES = "phase3v2.product_files"
 OBSCORE = "ivoa.ObsCore"
 
-_IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")  # \Z: "$" allows a final newline
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 # Collection and instrument names: "MUSE", "195.B-0283", "GOODS_FORS2", "VPHASplus".
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-/ *?]+$")

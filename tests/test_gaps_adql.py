@@ -442,3 +442,10 @@ def test_an_unbalanced_quote_after_a_word_operator_names_the_filter(spec):
     with pytest.raises(ValueError) as info:
         adql.parse_filter("c", spec)
     assert str(info.value).startswith(f"column_filters['c'] = {spec!r}: cannot read ")
+
+
+def test_a_name_with_a_final_newline_is_no_identifier():
+    with pytest.raises(ValueError) as info:
+        adql.check_identifier("archive_id\n", FILES)
+    assert str(info.value) == ("Invalid column name 'archive_id\\n': use letters, digits and "
+                               "'_', starting with a letter.")

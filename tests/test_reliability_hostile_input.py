@@ -313,7 +313,41 @@ def test_column_names(archive, name):
             ("order_by", lambda: eso.query_ancillary(product, cache=False, order_by=name),
              files | obscore | {""})):
         error, adql, _ = run(emu, call)
+        expected = expected_column_refusal(argument, name, files, obscore)
+        if expected == "numeric" and error is not None:
+            expected = f"column_filters[{name!r}]: column {name} is numeric; 'x' is not "
+        elif expected == "numeric":
+            expected = None
+        check_refusal(error, expected)
         if error is None:  # only a real column (by its name) may pass
             assert name.lower() in known, (argument, name)
             if name:
                 assert re.search(rf"\b{name}\b", adql, re.IGNORECASE), (argument, adql)
+
+
+def expected_column_refusal(argument, name, files, obscore):
+    """The start of the error a column name gives in ``argument``, per the documented rules.
+
+    A name is letters, digits and '_', starting with a letter, and must be a column
+    of the table the argument is about (case-insensitive).
+    """
+    identifier = re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) is not None
+    lower = name.lower()
+    if argument == "column_filters":
+        if lower not in files and lower in obscore:
+            return (f"column_filters: {name!r} is a column of the other table; put it in "
+                    "obscore_filters.")
+        what, known = "column_filters column", files
+    elif argument == "columns":
+        if not name:
+            return f"columns must name at least one column, without empty names: {[name]!r}."
+        what, known = "column", files | obscore
+    else:
+        if not name:
+            return None  # no order asked
+        what, known = "order_by column", files | obscore
+    if not identifier:
+        return f"Invalid {what} name {name!r}: use letters, digits and '_', "
+    if lower not in known:
+        return f"Unknown {what} {name!r}."
+    return "numeric" if argument == "column_filters" else None
