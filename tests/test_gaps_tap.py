@@ -4,10 +4,11 @@ import http.server
 import socket
 import threading
 import time
+import warnings
 
 import pytest
 
-from astroquery_eso_ancillary import Eso, EsoQueryError, EsoServiceError, conf, tap
+from astroquery_eso_ancillary import Eso, EsoQueryError, EsoServiceError, adql, conf, tap
 from astroquery_eso_ancillary.emulator import Faults
 from astroquery_eso_ancillary.exceptions import LoginError
 
@@ -255,3 +256,73 @@ def test_count_of_an_empty_answer_is_an_error(eso_archive):
     with pytest.raises(EsoServiceError) as info:
         tap.TapClient(eso_archive.eso).count("SELECT COUNT(*) FROM ivoa.ObsCore")
     assert str(info.value) == f"{eso_archive.tap_url} returned no row for a COUNT query."
+
+
+# -- messages, warnings and the UWS wait (survivors of a tap sample) ---------------------
+
+VOTABLE_HEAD = (b'<?xml version="1.0"?><VOTABLE version="1.4" '
+                b'xmlns="http://www.ivoa.net/xml/VOTable/v1.3">')
+
+
+def test_a_votable_without_a_result_table_is_a_service_error(eso_archive):
+    eso_archive.tap_override = {"status": 200, "content_type": "text/xml",
+                                "body": VOTABLE_HEAD + b"</VOTABLE>"}
+    with pytest.raises(EsoServiceError) as info:
+        tap.TapClient(eso_archive.eso, cache=False).run(Q_EX1)
+    assert str(info.value).startswith(f"{eso_archive.tap_url}/sync sent a VOTable without a "
+                                      "result table (HTTP 200): ")
+
+
+def test_the_login_error_says_how_to_log_in(eso_archive):
+    eso_archive.tap_override = {"status": 403, "content_type": "text/plain", "body": b"no"}
+    with pytest.raises(LoginError) as info:
+        tap.TapClient(eso_archive.eso, cache=False).run(Q_EX1)
+    assert str(info.value) == ("The archive refused the query (HTTP 403); log in again with "
+                               "Eso.login().")
+
+
+@pytest.mark.parametrize("status", [501, 505])
+def test_an_async_status_that_is_not_retried_is_a_service_error(answering_server, tmp_path,
+                                                                fast_retries, status):
+    url, answer = answering_server
+    answer["status"] = status
+    eso = Eso(archive_url=url, timeout=10)
+    eso.cache_location = tmp_path
+    with pytest.raises(EsoServiceError) as info:
+        tap.TapClient(eso).run(Q_EX1, async_job=True)
+    assert str(info.value).startswith(f"Asynchronous query on {eso.tap_url} failed: ")
+    assert len(answer["log"]) == 1  # not retried
+
+
+def test_row_limit_warns_once_and_the_service_limit_not_at_all(eso_archive):
+    product = products_with_ancillaries(eso_archive, 1)[0]
+    n = len(ancillary_of(eso_archive, product))
+    eso = eso_archive.eso
+    eso.ROW_LIMIT = n - 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = eso.query_ancillary(product, cache=False)
+    assert len(table) == n - 1
+    assert [str(w.message) for w in caught] == [
+        f"Results truncated to {n - 1} rows (ROW_LIMIT). Set ROW_LIMIT to None (or -1) to "
+        "retrieve them all."]
+
+
+def test_the_service_limit_is_warned_about(eso_archive_factory):
+    emu = eso_archive_factory(products=200, hard_maxrec=150)  # above the schema's rows
+    emu.eso.ROW_LIMIT = -1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = emu.eso.query_ancillary(collections="*", cache=False)
+    assert len(table) == 150
+    assert "The service stopped at 150 rows (its own limit): the result is incomplete. " \
+           "Narrow the selection or split it." in [str(w.message) for w in caught]
+
+
+def test_a_count_selection_lists_its_queries(eso_archive):
+    client = tap.TapClient(eso_archive.eso)
+    plan = adql.plan_file_query(client.schema().product_files, top=3)
+    selection = tap.run_selection(client, plan, product_ids=[EX1], count_only=True)
+    assert selection.count == 3 and selection.table is None
+    assert selection.queries == [eso_archive.queries[-1].adql]
+    assert selection.queries[0].startswith("SELECT COUNT(*)")
