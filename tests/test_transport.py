@@ -5,6 +5,7 @@ import http.server
 import json
 import logging
 import pickle
+import socket
 import threading
 import time
 
@@ -283,3 +284,23 @@ def test_query_session_defaults(token_server):
     with transport.QuerySession(timeout=5) as session:
         r = session.get(url)
     assert "Authorization" not in r.request.headers
+
+
+def test_query_session_keeps_given_headers_and_timeout(token_server):
+    url, _ = token_server
+    with transport.QuerySession(timeout=5, policy=RetryPolicy(retries=0)) as session:
+        r = session.get(url, headers={"X-Asked": "1"})
+    assert r.request.headers["X-Asked"] == "1"
+    # A timeout given to the request wins over the session's default.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    try:
+        stalled = f"http://127.0.0.1:{listener.getsockname()[1]}/x"
+        with transport.QuerySession(timeout=600, policy=RetryPolicy(retries=0)) as session:
+            start = time.monotonic()
+            with pytest.raises(EsoServiceError, match="within the timeout"):
+                session.get(stalled, timeout=0.3)
+        assert time.monotonic() - start < 60
+    finally:
+        listener.close()
