@@ -75,7 +75,7 @@ def test_as_product_ids_messages():
 
 
 @pytest.mark.parametrize("n, shown", [
-    (1, "'b0'"), (5, "'b0', 'b1', 'b2', 'b3', 'b4'"),
+    (1, "'b0'"), (4, "'b0', 'b1', 'b2', 'b3'"), (5, "'b0', 'b1', 'b2', 'b3', 'b4'"),
     (6, "'b0', 'b1', 'b2', 'b3', 'b4' ..."), (9, "'b0', 'b1', 'b2', 'b3', 'b4' ..."),
 ])
 def test_bad_ids_in_a_list_are_counted_and_shown(n, shown):
@@ -83,3 +83,10 @@ def test_bad_ids_in_a_list_are_counted_and_shown(n, shown):
     assert message(lambda: as_product_ids(ids)) == (
         ValueError, f"Invalid product id(s) ({n + 1}): {shown}"
                     f"{', 3' if n < 5 else ''}{' ...' if n == 5 else ''}. {LIST_HINT}")
+
+
+def test_a_mask_without_any_is_read_as_no_mask():
+    class Listed(list):
+        mask = False  # a plain flag, as some containers carry
+
+    assert as_product_ids(Listed([EX1])) == [EX1]
