@@ -343,7 +343,7 @@ def test_exact_cuts_and_device_names(name, expected):
     assert safe_filename(name) == expected
 
 
-def test_a_fallback_that_cleans_to_nothing_is_download():
+def test_a_fallback_name_that_cleans_to_nothing_is_download():
     assert safe_filename("???", fallback="???") == "download"
     assert safe_filename("", fallback="") == "download"
 
