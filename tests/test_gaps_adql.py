@@ -449,3 +449,16 @@ def test_a_name_with_a_final_newline_is_no_identifier():
         adql.check_identifier("archive_id\n", FILES)
     assert str(info.value) == ("Invalid column name 'archive_id\\n': use letters, digits and "
                                "'_', starting with a letter.")
+
+
+def test_column_filters_through_the_plan():
+    files = {"product_id": "char", "archive_id": "char", "size_kb": "long"}
+    plan = adql.plan_file_query(files, size_column="size_kb",
+                                column_filters={"access_estsize": "> 1",
+                                                "archive_id": "in ('A', 'B', 'C')"})
+    assert plan.query.where == ("f.size_kb > 1", "f.archive_id IN ('A', 'B', 'C')")
+    with pytest.raises(ValueError) as info:
+        adql.plan_file_query(FILES, OBSCORE, column_filters={"nope": 1})
+    assert str(info.value).startswith("Unknown column_filters column 'nope'.")
+    assert adql.parse_filter("c", "not in (1, 2, 3, 4)").render("c", "number") == \
+        "c NOT IN (1, 2, 3, 4)"
