@@ -1,6 +1,7 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """tap.py behaviours a mutation run showed unpinned: timeouts, status codes, async errors."""
 import http.server
+import re
 import socket
 import threading
 import time
@@ -330,3 +331,14 @@ def test_a_count_selection_lists_its_queries(eso_archive):
     assert selection.count == 3 and selection.table is None
     assert selection.queries == [eso_archive.queries[-1].adql]
     assert selection.queries[0].startswith("SELECT COUNT(*)")
+
+
+@pytest.mark.timeout(120)
+def test_the_async_wait_is_a_blocking_uws_wait(eso_archive):
+    # A query that keeps the job running a moment, so that the client has to wait for it.
+    query = "SELECT COUNT(*) FROM phase3v2.product_files AS a, phase3v2.product_files AS b"
+    n = len(eso_archive.archive.files)
+    assert tap.TapClient(eso_archive.eso).count(query, async_job=True) == n ** 2
+    waits = [r for r in eso_archive.requests if r.method == "GET" and "WAIT=" in r.query]
+    assert waits, [(r.method, r.path, r.query) for r in eso_archive.requests]
+    assert all(re.fullmatch(r"WAIT=\d+&PHASE=(QUEUED|EXECUTING)", r.query) for r in waits)
