@@ -52,7 +52,7 @@ __all__ = [
 PRODUCT_FILES = "phase3v2.product_files"
 OBSCORE = "ivoa.ObsCore"
 
-_IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")  # \Z: "$" allows a final newline
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 # Collection and instrument names: "MUSE", "195.B-0283", "GOODS_FORS2", "VPHASplus".
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.+\-/ *?]+$")
@@ -493,6 +493,8 @@ def _quantity_literal(target, spec, value):
 
 def _python_literal(target, spec, value):
     if isinstance(value, str):
+        if _CONTROL_RE.search(value):
+            raise _bad_filter(column, spec, "control characters are not accepted")
         return _Literal(value, True)
     if isinstance(value, Time | datetime.date):
         return _time_literal(target, spec, value)
@@ -562,6 +564,8 @@ def parse_filter(column, spec, *, argument="column_filters", kind=None, unit="")
         return _python_filter(target, spec)
     if not isinstance(spec, str):
         return Filter(column, "=", (_python_literal(target, spec, spec),), argument)
+    if _CONTROL_RE.search(spec):  # named here, with the argument, not later by quote()
+        raise _bad_filter(target, spec, "control characters are not accepted")
     text = spec.strip()
     if not text:
         raise _bad_filter(target, spec, "empty filter")

@@ -44,8 +44,10 @@ def safe_filename(name, *, fallback="download"):
     Only the last path component is kept; characters Windows refuses
     (``<>:"/\\|?*``, control characters, NUL) become ``_``; leading dots and
     trailing dots or spaces are removed (so neither ``..`` nor a hidden file
-    can result); Windows device names (``CON``, ``NUL.txt`` ...) get a ``_``
-    prefix; the name is cut to 240 UTF-8 bytes, keeping the extension.
+    can result); a name left with nothing but ``_``, dots and spaces (``???``,
+    ``*.*``) is no name, and ``fallback`` is used; Windows device names
+    (``CON``, ``NUL.txt`` ...) get a ``_`` prefix; the name is cut to 240 UTF-8
+    bytes, keeping the extension.
 
     Parameters
     ----------
@@ -66,13 +68,17 @@ def safe_filename(name, *, fallback="download"):
     'passwd'
     >>> safe_filename("NUL.fits")
     '_NUL.fits'
+    >>> safe_filename("???", fallback="ADP.1.fits")
+    'ADP.1.fits'
     """
     text = unicodedata.normalize("NFC", str(name or ""))
     # Last component under either separator: "C:\\x\\y.fits" and "a/../b" alike.
     text = re.split(r"[/\\]", text)[-1]
     text = _BAD_CHARS.sub(REPLACEMENT, text)
     text = text.lstrip(". ").rstrip(". ")
-    if not text.strip(REPLACEMENT + " "):
+    # Nothing but replacements, dots and spaces ('???', '*.*'): no name at all. Kept, it
+    # would be the same name ('___', '_._') for every such file: a collision.
+    if not text.strip(REPLACEMENT + ". "):
         if fallback is None:
             return ""
         return safe_filename(fallback, fallback=None) or "download"

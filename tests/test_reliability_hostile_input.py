@@ -2,8 +2,9 @@
 """Reliability: arbitrary strings as product ids, categories, collections,
 instruments, extensions, file-name patterns, column filters, column names.
 
-Each call either refuses the value with a ValueError/TypeError that has a
-message, or runs exactly one query in which the value is nothing but the
+Each call either refuses the value with exactly the ValueError its documented
+rules predict (``expected_refusal``: which argument, which value, why), sending
+nothing, or runs exactly one query in which the value is nothing but the
 intended literal. That is checked on the query the emulator received, parsed
 by the emulator's own ADQL parser: with string literals masked, its shape is
 the shape of the same call with a harmless placeholder, and its literals are
@@ -23,8 +24,12 @@ from sqlglot import exp
 from astroquery_eso_ancillary import Eso, conf
 from astroquery_eso_ancillary.emulator import ArchiveEmulator
 
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
+# Derandomised (a fixed seed: the same examples on every run and machine), but with enough
+# examples to meet quotes inside wildcards and doubled quotes; WILD_TEXT makes sure of it.
+SETTINGS = settings(max_examples=200, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
+FEWER = settings(SETTINGS, max_examples=60)
+SOME = settings(SETTINGS, max_examples=120)
 
 # Text that looks dangerous to a SQL parser, mixed with arbitrary unicode.
 NASTY = st.sampled_from(["'", "''", '"', ";", "--", "/*", "*/", "%", "_", "*", "?", "\\",
@@ -34,6 +39,10 @@ NASTY = st.sampled_from(["'", "''", '"', ";", "--", "/*", "*/", "%", "_", "*", "
 HOSTILE_TEXT = st.one_of(st.text(max_size=30),
                          st.lists(st.one_of(NASTY, st.text(max_size=4)), max_size=8)
                          .map("".join))
+# Quotes, wildcards and the LIKE characters packed together ("O'B*", "*''?", "%'_").
+WILD_TEXT = st.lists(st.sampled_from(["'", "''", "*", "?", "%", "_", "O", "b", ".", " ", "\\",
+                                      "ü"]), min_size=1, max_size=8).map("".join)
+PATTERN_TEXT = st.one_of(HOSTILE_TEXT, WILD_TEXT)
 NAME_TEXT = st.lists(st.one_of(st.sampled_from(list("AZaz09_.+-/ *?'%;()")), NASTY),
                      min_size=1, max_size=10).map("".join)
 
@@ -87,6 +96,52 @@ def run(emu, call):
     return None, sent[0].adql, result
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PRODUCT_ID = re.compile(r"[A-Z][A-Z0-9_]*\.\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?")
+
+
+def expected_refusal(name, text):
+    """The start of the ValueError message the documented rules give ``name=text``, or None.
+
+    Pattern arguments: no empty value, no control character; categories are
+    upper-cased and made of letters, digits, '_', '.' and the wildcards;
+    collections and instruments are stripped and made of letters, digits,
+    '_ . + - /', spaces and the wildcards.
+    """
+    if name == "extensions":
+        text = text.upper()  # upper-cased before any check
+    piece = text.strip() if name in ("collections", "instruments") else text
+    if not piece:
+        return f"Empty value in {name}: {text!r}."
+    if _CONTROL.search(piece):
+        return f"Control characters are not accepted in {name}: {piece!r}."
+    if name == "categories" and not re.fullmatch(r"[A-Z0-9_.*?]+", piece.upper()):
+        return f"Invalid category in categories: {piece.upper()!r}. Categories are "
+    if name in ("collections", "instruments") \
+            and not re.fullmatch(r"[A-Za-z0-9_.+\-/ *?]+", piece):
+        return f"Invalid name in {name}: {piece!r}. Use letters, digits, "
+    return None
+
+
+def expected_id_refusal(ids):
+    """The start of the ValueError message for these product ids, or None."""
+    bad = [i for i in ids if not _PRODUCT_ID.fullmatch(i.strip())]
+    if not bad:
+        return None
+    shown = ", ".join(repr(b) for b in bad[:5]) + (" ..." if len(bad) > 5 else "")
+    return f"Invalid product id(s) ({len(bad)}): {shown}. Expected ESO ids such as "
+
+
+def check_refusal(error, expected):
+    """The call was refused exactly as predicted, or ran as predicted."""
+    if expected is None:
+        assert error is None, f"refused, but the rules accept it: {error}"
+    else:
+        assert error is not None, f"ran, but the rules refuse it: {expected}"
+        assert type(error) is ValueError, repr(error)
+        assert str(error).startswith(expected), (str(error), expected)
+
+
 def like_of(text):
     """What a shell-style pattern is documented to become in ADQL."""
     return "".join("%" if c == "*" else "_" if c in "?%" else c for c in text)
@@ -108,14 +163,19 @@ def matches(pattern, value):
 
 def check_pattern_argument(archive, name, text, *, column, transform=str):
     emu, eso, product = archive
+    # The emulator refuses a string literal that is "`" or starts with "@" (its token
+    # check does not skip string tokens; ESO's parser accepts them): not checkable here.
+    assume("`" not in text and "@" not in text)
     # Every category, unless categories is the argument under test.
     kwargs = {"categories": "*", "cache": False}
     error, adql, result = run(emu, lambda: eso.query_ancillary(
         product, **{**kwargs, name: text}))
+    check_refusal(error, expected_refusal(name, text))
     if error is not None:
-        assert name in str(error) or repr(text)[1:-1][:20] in str(error), str(error)
         return
     value = transform(text)
+    if "'" in value and ("*" in value or "?" in value):
+        event("a quote inside a wildcard")
     assume(set(value) != {"*"})  # matches everything: no condition at all
     holder, holder_literal, expected = placeholder_for(value)
     _, base_adql, _ = run(emu, lambda: eso.query_ancillary(
@@ -128,33 +188,35 @@ def check_pattern_argument(archive, name, text, *, column, transform=str):
         assert matches(value, str(row[column])), (value, row[column])
 
 
-@SETTINGS
-@given(text=HOSTILE_TEXT)
+@FEWER
+@given(text=st.one_of(PATTERN_TEXT, st.lists(st.sampled_from(
+    ["ANCILLARY", ".", "*", "?", "_", "a", "9", "'"]), min_size=1, max_size=6).map("".join)))
 def test_categories(archive, text):
-    check_pattern_argument(archive, "categories", text, column="eso_category")
+    check_pattern_argument(archive, "categories", text, column="eso_category",
+                           transform=str.upper)
 
 
 @SETTINGS
-@given(text=HOSTILE_TEXT)
+@given(text=PATTERN_TEXT)
 def test_original_filename(archive, text):
     check_pattern_argument(archive, "original_filename", text, column="original_filename")
 
 
 @SETTINGS
-@given(text=HOSTILE_TEXT)
+@given(text=PATTERN_TEXT)
 def test_extensions(archive, text):
     check_pattern_argument(archive, "extensions", text, column="extension",
                            transform=str.upper)
 
 
-@SETTINGS
+@FEWER
 @given(text=st.one_of(NAME_TEXT, HOSTILE_TEXT))
 def test_collections(archive, text):
     assume("," not in text)  # a comma separates several names
     _obscore(archive, "collections", text)
 
 
-@SETTINGS
+@FEWER
 @given(text=st.one_of(NAME_TEXT, HOSTILE_TEXT))
 def test_instruments(archive, text):
     assume("," not in text)
@@ -167,8 +229,8 @@ def _obscore(archive, name, text):
     emu, eso, product = archive
     error, adql, _ = run(emu, lambda: eso.query_ancillary(product, cache=False,
                                                            **{name: text}))
+    check_refusal(error, expected_refusal(name, text))
     if error is not None:
-        assert name in str(error), str(error)
         return
     value = text.strip()
     assume(set(value) != {"*"})
@@ -181,15 +243,15 @@ def _obscore(archive, name, text):
     assert literals == [expected if v == holder_literal else v for v in base_literals]
 
 
-@SETTINGS
+@FEWER
 @given(text=st.one_of(HOSTILE_TEXT, st.from_regex(
     r"\A\s?ADP\.20[0-2]\d-(0[1-9]|1[0-2])-[0-2]\dT[0-1]\d:[0-5]\d:[0-5]\d\.\d{3}\s?\Z")))
 def test_product_ids(archive, text):
     emu, eso, _ = archive
     error, adql, _ = run(emu, lambda: eso.get_product_files(text, cache=False,
                                                              datalink=False))
+    check_refusal(error, expected_id_refusal([text]))
     if error is not None:
-        assert "product id" in str(error), str(error)
         return
     _, base_adql, _ = run(emu, lambda: eso.get_product_files(
         "ADP.2000-01-01T00:00:00.000", cache=False, datalink=False))
@@ -200,14 +262,13 @@ def test_product_ids(archive, text):
                         for v in base_literals]
 
 
-@SETTINGS
+@FEWER
 @given(ids=st.lists(HOSTILE_TEXT, min_size=1, max_size=4))
 def test_lists_of_hostile_ids_are_refused_whole(archive, ids):
     emu, eso, product = archive
     error, _, _ = run(emu, lambda: eso.get_product_files([product, *ids], cache=False,
                                                          datalink=False))
-    if error is None:  # then every id had the id shape
-        assert all(re.fullmatch(r"[A-Z][A-Z0-9_]*\.\S+", i.strip()) for i in ids)
+    check_refusal(error, expected_id_refusal([product, *ids]))
 
 
 def where_conjuncts(emu, adql):
@@ -215,7 +276,7 @@ def where_conjuncts(emu, adql):
     return [node.sql() for node in where.this.flatten()] if where else [], where
 
 
-@SETTINGS
+@SOME
 @given(column=st.sampled_from(["original_filename", "eso_category", "access_estsize",
                                "extension"]),
        spec=st.one_of(HOSTILE_TEXT, st.tuples(
@@ -226,6 +287,11 @@ def test_column_filters(archive, column, spec):
     error, adql, _ = run(emu, lambda: eso.query_ancillary(
         product, cache=False, column_filters={column: spec}))
     if error is not None:
+        # Names the argument, the column and (unless the column is numeric) the value.
+        assert type(error) is ValueError, repr(error)
+        assert str(error).startswith((f"column_filters[{column!r}] = {spec!r}: ",
+                                      f"column_filters[{column!r}]: column {column} is "
+                                      "numeric; ")), str(error)
         return
     _, base_adql, _ = run(emu, lambda: eso.query_ancillary(product, cache=False))
     conjuncts, where = where_conjuncts(emu, adql)
@@ -241,7 +307,7 @@ def test_column_filters(archive, column, spec):
     assert all(isinstance(n, allowed) for n in node.walk()), repr(node)
 
 
-@SETTINGS
+@FEWER
 @given(name=st.one_of(HOSTILE_TEXT, st.sampled_from(["archive_id", "ARCHIVE_ID", "dp_id",
                                                       "target_name", "s_ra"])))
 def test_column_names(archive, name):
@@ -256,7 +322,41 @@ def test_column_names(archive, name):
             ("order_by", lambda: eso.query_ancillary(product, cache=False, order_by=name),
              files | obscore | {""})):
         error, adql, _ = run(emu, call)
+        expected = expected_column_refusal(argument, name, files, obscore)
+        if expected == "numeric" and error is not None:
+            expected = f"column_filters[{name!r}]: column {name} is numeric; 'x' is not "
+        elif expected == "numeric":
+            expected = None
+        check_refusal(error, expected)
         if error is None:  # only a real column (by its name) may pass
             assert name.lower() in known, (argument, name)
             if name:
                 assert re.search(rf"\b{name}\b", adql, re.IGNORECASE), (argument, adql)
+
+
+def expected_column_refusal(argument, name, files, obscore):
+    """The start of the error a column name gives in ``argument``, per the documented rules.
+
+    A name is letters, digits and '_', starting with a letter, and must be a column
+    of the table the argument is about (case-insensitive).
+    """
+    identifier = re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) is not None
+    lower = name.lower()
+    if argument == "column_filters":
+        if lower not in files and lower in obscore:
+            return (f"column_filters: {name!r} is a column of the other table; put it in "
+                    "obscore_filters.")
+        what, known = "column_filters column", files
+    elif argument == "columns":
+        if not name:
+            return f"columns must name at least one column, without empty names: {[name]!r}."
+        what, known = "column", files | obscore
+    else:
+        if not name:
+            return None  # no order asked
+        what, known = "order_by column", files | obscore
+    if not identifier:
+        return f"Invalid {what} name {name!r}: use letters, digits and '_', "
+    if lower not in known:
+        return f"Unknown {what} {name!r}."
+    return "numeric" if argument == "column_filters" else None
