@@ -494,7 +494,7 @@ def _quantity_literal(target, spec, value):
 def _python_literal(target, spec, value):
     if isinstance(value, str):
         if _CONTROL_RE.search(value):
-            raise _bad_filter(column, spec, "control characters are not accepted")
+            raise _bad_filter(target, spec, "control characters are not accepted")
         return _Literal(value, True)
     if isinstance(value, Time | datetime.date):
         return _time_literal(target, spec, value)
