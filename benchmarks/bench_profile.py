@@ -21,6 +21,7 @@ Writes ``benchmarks/results/profile_<label>.json`` and the raw stacks
 flamegraph.pl).
 """
 import argparse
+import json
 import re
 import shutil
 import tempfile
@@ -38,6 +39,9 @@ LAYERS = (
     ("requests/urllib3", ("requests/", "urllib3/")),
     ("http.client/socket/ssl", ("http/client.py", "socket.py", "ssl.py", "email/")),
     ("astropy", ("astropy/",)),
+    ("proxy/environment look-ups (urllib.request, os.environ)",
+     ("urllib/request.py", "_createenviron", "_Environ")),
+    ("typing (isinstance on Protocols)", ("typing.py",)),
     ("threading/concurrent", ("threading.py", "concurrent/", "queue.py")),
     ("filesystem (os, pathlib, shutil, tempfile)",
      ("/os.py", "pathlib", "shutil.py", "tempfile.py", "genericpath.py", "posixpath.py")),
@@ -69,6 +73,7 @@ def layer_of(frame):
 def summarize(raw_text, *, top=15):
     """Sum py-spy's collapsed stacks (``frame;frame;... count`` lines)."""
     self_func, self_line, inclusive, layers = Counter(), Counter(), Counter(), Counter()
+    package_lines = Counter()
     total = imports = 0
     for line in raw_text.splitlines():
         stack, _, count = line.rpartition(" ")
@@ -87,6 +92,11 @@ def summarize(raw_text, *, top=15):
         # the innermost frame that is not the standard library decides the layer,
         # so that os.stat called by the package counts as filesystem, not package
         layers[layer_of(leaf)] += count
+        # the innermost line of this package on the stack: what the package asked for
+        # that cost this sample (everything below it included)
+        ours = [f for f in frames if "astroquery_eso_ancillary" in f]
+        if ours:
+            package_lines[short(ours[-1])] += count
         seen = set()
         for f in frames:
             name = short(re.sub(r":\d+\)$", ")", f))
@@ -102,7 +112,8 @@ def summarize(raw_text, *, top=15):
                        if "astroquery_eso_ancillary" in k})
     return {"samples": total, "import_samples_excluded": imports,
             "layers_by_leaf": pct(layers), "self_functions": pct(self_func),
-            "self_lines": pct(self_line), "inclusive_package_functions": pct(package),
+            "self_lines": pct(self_line), "innermost_package_lines": pct(package_lines),
+            "inclusive_package_functions": pct(package),
             "inclusive_all": pct(inclusive)}
 
 
@@ -144,11 +155,21 @@ def print_summary(result):
     print(f"{result['files']} files: {result['files_per_s']} files/s, "
           f"{result['cpu_ms_per_file']} ms CPU per file, {result['samples']} samples "
           f"(load {result['loadavg']})")
-    for key in ("layers_by_leaf", "self_functions", "self_lines",
+    for key in ("layers_by_leaf", "self_functions", "self_lines", "innermost_package_lines",
                 "inclusive_package_functions"):
         print(f"\n{key}:")
         for row in result[key]:
             print(f"  {row['percent']:5.1f}%  {row['where']}")
+
+
+def resummarize(label, output_dir=None):
+    """Summarize an earlier run's raw stacks again (after a change of this script)."""
+    out = Path(output_dir or RESULTS)
+    path = out / f"profile_{label}.json"
+    result = json.loads(path.read_text())
+    result.update(summarize((out / result["raw_stacks"]).read_text()))
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return result
 
 
 def main(argv=None):
@@ -159,7 +180,12 @@ def main(argv=None):
     parser.add_argument("--label", default="start", help="name of the result files")
     parser.add_argument("--gil", action="store_true",
                         help="sample only the thread holding the GIL (py-spy --gil)")
+    parser.add_argument("--resummarize", action="store_true",
+                        help="only summarize the raw stacks of --label again")
     args = parser.parse_args(argv)
+    if args.resummarize:
+        print_summary(resummarize(args.label))
+        return
     print_summary(profile(files=args.files, size_kb=args.size_kb, rate=args.rate,
                           label=args.label, gil=args.gil))
 
