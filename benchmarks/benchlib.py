@@ -8,6 +8,7 @@ Not a benchmark itself; ``bench_*.py`` import it.
 """
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -229,6 +230,7 @@ def run_peer(name, emu, ids, folder, *, parallel=8):
     - aria2c: ``-j N -i list`` (one process).
     """
     path = peer_commands()[name]
+    cpu_before = children_cpu()
     urls = [emu.download_url + aid for aid in ids]
     work = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
     try:
@@ -262,7 +264,14 @@ def run_peer(name, emu, ids, folder, *, parallel=8):
             raise ValueError(f"unknown peer {name!r}; known: curl, wget, aria2c")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return {"seconds": seconds, "files": count_files(folder), "returncode": proc.returncode}
+    return {"seconds": seconds, "cpu_s": children_cpu() - cpu_before,
+            "files": count_files(folder), "returncode": proc.returncode}
+
+
+def children_cpu():
+    """CPU seconds (user + system) of every child process waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def write_result(name, record, *, output_dir=None):
