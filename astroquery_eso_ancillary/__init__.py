@@ -45,11 +45,16 @@ class Conf(_config.ConfigNamespace):
         120,
         "Timeout in seconds for one HTTP request (connect and each read).")
     id_chunk_size = _config.ConfigItem(
-        1000,
-        "How many product ids go into one IN list of one TAP query.")
+        6000,
+        "How many product ids go into one IN list of one TAP query (a query the service "
+        "refuses is split in halves).")
     async_threshold = _config.ConfigItem(
         50000,
         "Selections counted above this many rows run as asynchronous TAP jobs.")
+    match_archive_values = _config.ConfigItem(
+        True,
+        "Match collections, instruments, categories and extensions to the archive's "
+        "values (any case; an unknown value is an error). False: send them as given.")
     max_retries = _config.ConfigItem(
         4,
         "How many times a request is retried after a connection error, 429 or 5xx.")
@@ -57,8 +62,11 @@ class Conf(_config.ConfigNamespace):
         0.5,
         "First wait in seconds between retries; it doubles each retry (Retry-After wins).")
     download_workers = _config.ConfigItem(
-        4,
-        "Default number of parallel download workers.")
+        8,
+        "Default number of parallel download workers (see the docs' 'Downloading' page).")
+    host_connections = _config.ConfigItem(
+        8,
+        "Most downloads one run has open at once to one host, whatever max_workers says.")
     download_dir = _config.ConfigItem(
         "eso-ancillary",
         "Default download folder, relative to the current directory unless absolute.")

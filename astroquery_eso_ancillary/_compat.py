@@ -24,8 +24,9 @@ from . import transport
 from .exceptions import LoginError
 
 __all__ = ["KEYRING_SERVICE", "UPSTREAM_SHAPE", "TokenInfo", "UpstreamEsoClass", "auth_info",
-           "authenticate", "cached_request", "drop_cached_response", "max_row_limit",
-           "row_limit", "store_password", "stored_password", "token_expiry", "upstream_conf"]
+           "authenticate", "cached_request", "drop_cached_response", "limit_value",
+           "max_row_limit", "row_limit", "store_password", "stored_password", "token_expiry",
+           "upstream_conf"]
 
 #: The keyring service under which astroquery.eso keeps ESO passwords.
 KEYRING_SERVICE = "astroquery:www.eso.org"
@@ -137,7 +138,11 @@ class UpstreamEsoClass(_upstream.EsoClass):
 
 def row_limit(eso):
     """``eso.ROW_LIMIT`` as an int, or None when it means "no limit" in either shape."""
-    value = getattr(eso, "ROW_LIMIT", None)
+    return limit_value(getattr(eso, "ROW_LIMIT", None))
+
+
+def limit_value(value):
+    """A ``ROW_LIMIT`` value as an int, or None when it means "no limit" in either shape."""
     if value is None:
         return None
     value = int(value)

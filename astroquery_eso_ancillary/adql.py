@@ -13,11 +13,15 @@ pattern cannot be matched exactly by ``LIKE``. Such patterns are sent as a
 ``LIKE`` selecting a superset and refined exactly on the client
 (`PatternSet.needs_refinement`, `PatternSet.match`).
 """
+import datetime
 import difflib
 import math
 import numbers
 import re
 from dataclasses import dataclass
+
+import astropy.units as u
+from astropy.time import Time
 
 __all__ = [
     "OBSCORE",
@@ -340,6 +344,19 @@ _TOKEN_RE = re.compile(r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<punct>[(),])|(?P<word
 
 
 @dataclass(frozen=True)
+class _Target:
+    """Where a filter goes: the argument the user passed, the column, its kind and unit."""
+
+    argument: str = "column_filters"
+    column: str = ""
+    kind: str | None = None
+    unit: str = ""
+
+    def label(self):
+        return f"{self.argument}[{self.column!r}]"
+
+
+@dataclass(frozen=True)
 class _Literal:
     text: str
     quoted: bool  # written in quotes by the user: always a string
@@ -348,11 +365,11 @@ class _Literal:
     def is_number(self):
         return not self.quoted and bool(_NUMBER_RE.match(self.text))
 
-    def render(self, kind, name):
+    def render(self, kind, name, argument="column_filters"):
         if kind == "number":
             # On a numeric column, a quoted number is still meant as a number.
             if not _NUMBER_RE.match(self.text):
-                raise ValueError(f"column_filters[{name!r}]: column {name} is numeric; "
+                raise ValueError(f"{argument}[{name!r}]: column {name} is numeric; "
                                  f"{self.text!r} is not a number.")
             return self.text
         if kind is None and self.is_number:
@@ -387,10 +404,11 @@ class Filter:
     op: str  # "=", "<>", "<", "<=", ">", ">=", "LIKE", "NOT LIKE", "IN", "NOT IN",
     #          "BETWEEN", "NOT BETWEEN", "IS NULL", "IS NOT NULL"
     literals: tuple
+    argument: str = "column_filters"
 
     def render(self, column_sql, kind=None):
         """The ADQL condition, with literals re-quoted (never the user's text)."""
-        lits = [lit.render(kind, self.column) for lit in self.literals]
+        lits = [lit.render(kind, self.column, self.argument) for lit in self.literals]
         if self.op in ("IS NULL", "IS NOT NULL"):
             return f"{column_sql} {self.op}"
         if self.op in ("IN", "NOT IN"):
@@ -400,18 +418,18 @@ class Filter:
         return f"{column_sql} {self.op} {lits[0]}"
 
 
-def _bad_filter(column, spec, why):
-    return ValueError(f"column_filters[{column!r}] = {spec!r}: {why}. Accepted forms: "
+def _bad_filter(target, spec, why):
+    return ValueError(f"{target.label()} = {spec!r}: {why}. Accepted forms: "
                       f"{_FILTER_FORMS}.")
 
 
-def _tokens(column, spec, text):
+def _tokens(target, spec, text):
     out, pos = [], 0
     text = text.rstrip()
     while pos < len(text):
         m = _TOKEN_RE.match(text, pos)
         if not m or m.end() == pos:
-            raise _bad_filter(column, spec, f"cannot read {text[pos:]!r} (unbalanced quote?)")
+            raise _bad_filter(target, spec, f"cannot read {text[pos:]!r} (unbalanced quote?)")
         pos = m.end()
         if m.group("str") is not None:
             out.append(_Literal(m.group("str")[1:-1].replace("''", "'"), True))
@@ -422,25 +440,108 @@ def _tokens(column, spec, text):
     return out
 
 
-def _python_literal(column, spec, value):
+#: Operators that may open a tuple of Python values: ``('between', t1, t2)``, ``('>', q)``.
+_TUPLE_OPS = {"<": 1, "<=": 1, ">": 1, ">=": 1, "=": 1, "!=": 1, "<>": 1,
+              "between": 2, "not between": 2}
+
+
+def _column_unit(target, spec):
+    unit = u.Unit(target.unit, parse_strict="silent") if target.unit else None
+    if unit is None or isinstance(unit, u.UnrecognizedUnit):
+        raise _bad_filter(target, spec, f"column {target.column} has no unit astropy knows "
+                          f"({target.unit or 'none'} in TAP_SCHEMA); give a plain number")
+    return unit
+
+
+def _time_literal(target, spec, value):
+    """A Time, datetime or date as the column wants it: MJD on a numeric column, else ISO."""
+    if isinstance(value, Time):
+        if not value.isscalar:
+            raise _bad_filter(target, spec, "give one Time per value (a list for IN)")
+        if target.kind == "number":
+            unit = _column_unit(target, spec)
+            if unit.physical_type != "time":
+                raise _bad_filter(target, spec, f"column {target.column} is in {unit}, "
+                                  "not a time")
+            # ObsCore's numeric times (t_min, t_max) are MJD, in days.
+            return _Literal(number((value.utc.mjd * u.day).to_value(unit)), False)
+        return _Literal(value.utc.isot, True)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return _time_literal(target, spec, Time(value, scale="utc"))
+    if target.kind == "number":
+        return _time_literal(target, spec, Time(value.isoformat(), scale="utc"))
+    return _Literal(value.isoformat(), True)
+
+
+def _quantity_literal(target, spec, value):
+    if target.kind == "string":
+        raise _bad_filter(target, spec, f"column {target.column} holds text, not a quantity")
+    if not value.isscalar:
+        raise _bad_filter(target, spec, "give one Quantity per value (a list for IN)")
+    if not target.unit and value.unit.physical_type == "dimensionless":
+        return _Literal(number(value.to_value(u.dimensionless_unscaled)), False)
+    unit = _column_unit(target, spec)
+    try:
+        converted = value.to_value(unit)
+    except u.UnitConversionError:
+        raise _bad_filter(target, spec, f"column {target.column} is in {unit}; {value} "
+                          "cannot be converted to it") from None
+    return _Literal(number(float(converted)), False)
+
+
+def _python_literal(target, spec, value):
     if isinstance(value, str):
         return _Literal(value, True)
+    if isinstance(value, Time | datetime.date):
+        return _time_literal(target, spec, value)
+    if isinstance(value, u.Quantity):
+        return _quantity_literal(target, spec, value)
     if isinstance(value, bool) or not _is_real(value):
-        raise _bad_filter(column, spec, f"unsupported value {value!r}")
+        raise _bad_filter(target, spec, f"unsupported value {value!r} (accepted: str, "
+                          "numbers, astropy Time, datetime, date, Quantity)")
     return _Literal(number(value), False)
 
 
-def parse_filter(column, spec):
+def _python_filter(target, spec):
+    """A filter from Python values: a list (IN), a Time array, or ``(operator, value...)``."""
+    items = list(spec)
+    if not items:
+        raise _bad_filter(target, spec, "the list is empty")
+    head = items[0]
+    if isinstance(spec, tuple) and isinstance(head, str) and \
+            " ".join(head.lower().split()) in _TUPLE_OPS:
+        op = " ".join(head.lower().split())
+        if len(items) - 1 != _TUPLE_OPS[op]:
+            raise _bad_filter(target, spec, f"({op!r}, ...) takes {_TUPLE_OPS[op]} value(s)")
+        values = tuple(_python_literal(target, spec, v) for v in items[1:])
+        return Filter(target.column, {"!=": "<>"}.get(op, op.upper()), values, target.argument)
+    return Filter(target.column, "IN", tuple(_python_literal(target, spec, v) for v in items),
+                  target.argument)
+
+
+def parse_filter(column, spec, *, argument="column_filters", kind=None, unit=""):
     """Parse one ``column_filters`` value in astroquery's operator syntax.
 
     Parameters
     ----------
     column : str
         The column (already validated).
-    spec : str, number, list or None
+    spec : str, number, Time, datetime, date, Quantity, list, tuple or None
         ``"< 3"``, ``"like 'X%'"``, ``"in ('A','B')"``, ``"between 1 and 2"``,
         ``"is null"``, a bare value (``= 'value'``), a number (``= number``),
-        a list (``IN``) or None (``IS NULL``).
+        a `~astropy.time.Time`, ``datetime.datetime`` or ``datetime.date`` (ISO
+        text, or MJD on a numeric column), a `~astropy.units.Quantity`
+        (converted to ``unit``), a list (``IN``), a tuple opening with an
+        operator (``('between', lo, hi)``, ``('>', value)``) or None
+        (``IS NULL``).
+    argument : str
+        The argument the filter came in (``column_filters``,
+        ``obscore_filters``), for error messages.
+    kind, unit : str, optional
+        The column's kind (`column_kind`) and its TAP_SCHEMA unit, to convert
+        Quantity and Time values.
 
     Examples
     --------
@@ -448,60 +549,65 @@ def parse_filter(column, spec):
     's_ra BETWEEN 10 AND 20'
     >>> parse_filter("target_name", "x' OR '1'='1").render("target_name")
     "target_name = 'x'' OR ''1''=''1'"
+    >>> import astropy.units as u
+    >>> parse_filter("s_ra", ("between", 10 * u.arcmin, 0.5 * u.deg), kind="number",
+    ...              unit="deg").render("s_ra")
+    's_ra BETWEEN 0.16666666666666666 AND 0.5'
     """
+    target = _Target(argument, column, kind, unit)
     if spec is None:
-        return Filter(column, "IS NULL", ())
-    if isinstance(spec, list | tuple | set | frozenset):
-        if not spec:
-            raise _bad_filter(column, spec, "the list is empty")
-        return Filter(column, "IN", tuple(_python_literal(column, spec, v) for v in spec))
+        return Filter(column, "IS NULL", (), argument)
+    if isinstance(spec, list | tuple | set | frozenset) or (
+            isinstance(spec, Time) and not spec.isscalar):
+        return _python_filter(target, spec)
     if not isinstance(spec, str):
-        return Filter(column, "=", (_python_literal(column, spec, spec),))
+        return Filter(column, "=", (_python_literal(target, spec, spec),), argument)
     text = spec.strip()
     if not text:
-        raise _bad_filter(column, spec, "empty filter")
+        raise _bad_filter(target, spec, "empty filter")
     if _NULL_OP_RE.match(text):
-        return Filter(column, "IS NOT NULL" if "not" in text.lower() else "IS NULL", ())
+        return Filter(column, "IS NOT NULL" if "not" in text.lower() else "IS NULL", (),
+                      argument)
     m = _WORD_OP_RE.match(text)
     if m:
         op = " ".join(m.group(1).upper().split())
-        toks = _tokens(column, spec, text[m.end():])
-        return Filter(column, op, _word_operands(column, spec, op, toks))
+        toks = _tokens(target, spec, text[m.end():])
+        return Filter(column, op, _word_operands(target, spec, op, toks), argument)
     m = _CMP_OP_RE.match(text)
     if m:
         op = {"!=": "<>"}.get(m.group(1), m.group(1))
-        toks = _tokens(column, spec, text[m.end():])
+        toks = _tokens(target, spec, text[m.end():])
         if len(toks) != 1 or not isinstance(toks[0], _Literal):
-            raise _bad_filter(column, spec, f"'{m.group(1)}' takes exactly one value "
+            raise _bad_filter(target, spec, f"'{m.group(1)}' takes exactly one value "
                               "(quote values containing spaces)")
-        return Filter(column, op, (toks[0],))
+        return Filter(column, op, (toks[0],), argument)
     # No operator: the whole text is the value, as in astroquery.
     if len(text) >= 2 and text[0] == "'" and text[-1] == "'":
-        toks = _tokens(column, spec, text)
+        toks = _tokens(target, spec, text)
         if len(toks) == 1 and isinstance(toks[0], _Literal) and toks[0].quoted:
-            return Filter(column, "=", (toks[0],))
-    return Filter(column, "=", (_Literal(text, True),))
+            return Filter(column, "=", (toks[0],), argument)
+    return Filter(column, "=", (_Literal(text, True),), argument)
 
 
-def _word_operands(column, spec, op, toks):
+def _word_operands(target, spec, op, toks):
     lits = [t for t in toks if isinstance(t, _Literal)]
     if op in ("LIKE", "NOT LIKE"):
         if len(toks) != 1 or not lits:
-            raise _bad_filter(column, spec, f"{op} takes one pattern, e.g. \"like 'X%'\"")
+            raise _bad_filter(target, spec, f"{op} takes one pattern, e.g. \"like 'X%'\"")
         return (_Literal(lits[0].text, True),)
     if op in ("IN", "NOT IN"):
         ok = (len(toks) >= 3 and toks[0] == "(" and toks[-1] == ")"
               and all(isinstance(t, _Literal) for t in toks[1:-1:2])
               and all(t == "," for t in toks[2:-1:2]) and len(toks) % 2 == 1)
         if not ok:
-            raise _bad_filter(column, spec, f"{op} takes a parenthesised list, "
+            raise _bad_filter(target, spec, f"{op} takes a parenthesised list, "
                               "e.g. \"in ('A', 'B')\"")
         return tuple(toks[1:-1:2])
     # BETWEEN / NOT BETWEEN
     ok = (len(toks) == 3 and all(isinstance(t, _Literal) for t in toks)
           and not toks[1].quoted and toks[1].text.lower() == "and")
     if not ok:
-        raise _bad_filter(column, spec, f"{op} takes two values, e.g. 'between 1 and 2'")
+        raise _bad_filter(target, spec, f"{op} takes two values, e.g. 'between 1 and 2'")
     return (toks[0], toks[2])
 
 
@@ -609,9 +715,13 @@ def filter_conditions(filters, columns, *, alias, argument, size_column=None,
             raise ValueError(f"{argument}: {key!r} is a column of the other table; put it in "
                              f"{other_argument}.")
         canon = check_identifier(name, list(columns), what=f"{argument} column")
-        datatype = columns[canon]
-        kind = column_kind(getattr(datatype, "datatype", datatype))
-        out.append(parse_filter(key, spec).render(f"{alias}.{canon}", kind))
+        info = columns[canon]
+        kind = column_kind(getattr(info, "datatype", info))
+        unit = getattr(info, "unit", "") or ""
+        if size_column and canon == size_column and not unit:
+            unit = "kbyte"  # the size column is in kB whatever TAP_SCHEMA says
+        out.append(parse_filter(key, spec, argument=argument, kind=kind, unit=unit)
+                   .render(f"{alias}.{canon}", kind))
     return out
 
 
@@ -660,15 +770,18 @@ def cone_condition(ra, dec, radius, *, region="s_region"):
 
 
 def select(columns, source, where=(), *, top=None, count=False, group_by=None,
-           order_by=None, descending=True):
+           order_by=None, descending=True, distinct=False):
     """Assemble a SELECT statement from already validated parts.
 
     Examples
     --------
     >>> select(["product_id"], "phase3v2.product_files", ["eso_category = 'X'"], top=2)
     "SELECT TOP 2 product_id FROM phase3v2.product_files WHERE eso_category = 'X'"
+    >>> select(["extension"], "phase3v2.product_files", distinct=True)
+    'SELECT DISTINCT extension FROM phase3v2.product_files'
     """
-    head = "SELECT" if top is None else f"SELECT TOP {check_top(top)}"
+    head = "SELECT DISTINCT" if distinct else "SELECT"
+    head += "" if top is None else f" TOP {check_top(top)}"
     query = f"{head} {'COUNT(*)' if count else ', '.join(columns)} FROM {source}"
     where = [w for w in where if w]
     if where:
@@ -859,11 +972,13 @@ WHERE f.eso_category LIKE 'ANCILLARY.%'"
 
 
 def plan_category_query(files, obscore, *, size_column=None, collections=None,
-                        instruments=None):
+                        instruments=None, cone=None):
     """Plan the per-category summary of ancillary files (``GROUP BY eso_category``).
 
     A collection or instrument pattern needing client refinement is also
-    grouped by, so that the client can refine the groups exactly.
+    grouped by, so that the client can refine the groups exactly. ``cone``
+    (ra, dec, radius; see `cone_condition`) keeps the files of products whose
+    footprint meets it.
 
     Examples
     --------
@@ -881,5 +996,8 @@ phase3v2.product_files AS f WHERE f.eso_category LIKE 'ANCILLARY.%' GROUP BY f.e
         items.append(f"SUM(f.{check_identifier(size_column, files)}) AS access_estsize")
     items += group[1:]
     join = collections is not None or instruments is not None
+    if cone is not None:
+        where.append(cone_condition(*cone, region="o.s_region"))
+        join = True
     query = FileQuery(tuple(items), tuple(where), join, group_by=tuple(group))
     return Plan(query, tuple(refinements), ("eso_category", "n_files", "access_estsize"))

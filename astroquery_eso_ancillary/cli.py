@@ -6,7 +6,8 @@ Each subcommand mirrors one method of `~astroquery_eso_ancillary.EsoClass`
 (``files``, ``query``, ``categories``, ``download``, ``login``), plus
 ``serve`` (the local archive emulator) and ``demo`` (the offline tour).
 Exit codes: 0 success, 1 a failure (the archive refused or could not be
-reached, some downloads failed), 2 a usage error (a bad option or value).
+reached, the selection found nothing, some downloads failed), 2 a usage error
+(a bad option or value, a name the archive does not have, a malformed id).
 """
 import argparse
 import contextlib
@@ -154,30 +155,85 @@ def _login_options():
     return parent
 
 
+def _product_options(group, *, flag):
+    """``--product-id``/``--product-ids``/``--dp-id``: the API's product_ids (and dp_id)."""
+    names = ("--product-id", "--product-ids", "--dp-id") if flag else ()
+    if names:
+        group.add_argument(*names, action="append", metavar="PRODUCT_ID", dest="product_id",
+                           help="only files of these products (repeatable or "
+                                "comma-separated)")
+
+
+def _name_options(group):
+    """The product-property options shared by ``query``, ``categories`` and ``download``."""
+    group.add_argument("--collection", "--collections", action="append", metavar="NAME",
+                       dest="collection",
+                       help="ObsCore obs_collection, e.g. MUSE (any case: matched to the "
+                            "archive's spelling; wildcards * and ?)")
+    group.add_argument("--instrument", "--instruments", action="append", metavar="NAME",
+                       dest="instrument",
+                       help="ObsCore instrument_name, e.g. ESPRESSO (any case; wildcards)")
+    group.add_argument("--target", "--coordinates", metavar="NAME_OR_POSITION",
+                       dest="target",
+                       help="products around a position: an object name (resolved with "
+                            "Sesame, needs the network) or ICRS coordinates such as "
+                            "\"03h33m36s -36d08m25s\"; radius from --radius")
+    group.add_argument("--radius", metavar="ANGLE",
+                       help="radius of --target, e.g. 5arcmin or 0.1 (degrees); default "
+                            "1arcmin")
+    group.add_argument("--cone", metavar="RA DEC RADIUS",
+                       help="sky cone (ICRS), three values: degrees (53.4 -36.14 0.1), "
+                            "sexagesimal RA in hours and Dec in degrees (03:33:36 -36:08:25 "
+                            "5arcmin), or values with units (53.4deg -36.14deg 5arcmin)")
+
+
 def _selection_options(*, product_ids_help):
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("product_ids", nargs="*", metavar="PRODUCT_ID", help=product_ids_help)
     group = parent.add_argument_group("selection (repeatable or comma-separated)")
-    group.add_argument("--collection", action="append", metavar="NAME",
-                       help="ObsCore obs_collection, e.g. MUSE")
-    group.add_argument("--instrument", action="append", metavar="NAME",
-                       help="ObsCore instrument_name, e.g. ESPRESSO")
-    group.add_argument("--category", action="append", metavar="PATTERN",
-                       help="eso_category, exact or with * wildcards "
+    _product_options(group, flag=True)
+    _name_options(group)
+    group.add_argument("--category", "--categories", action="append", metavar="PATTERN",
+                       dest="category",
+                       help="eso_category, exact or with * wildcards, any case "
                             "(default: ANCILLARY.*; '*' for every file)")
-    group.add_argument("--extension", action="append", metavar="EXT",
-                       help="file extension, e.g. FITS or PNG")
+    group.add_argument("--extension", "--extensions", action="append", metavar="EXT",
+                       dest="extension", help="file extension, e.g. FITS or PNG")
     group.add_argument("--original-filename", action="append", metavar="PATTERN",
                        help="original file name, exact or with * wildcards (repeatable)")
-    group.add_argument("--cone", nargs=3, type=float, metavar=("RA", "DEC", "RADIUS"),
-                       help="sky cone in degrees (ICRS)")
-    group.add_argument("--filter", action="append", metavar="COL=VALUE",
+    group.add_argument("--filter", "--column-filter", "--column-filters", action="append",
+                       metavar="COL=VALUE", dest="filter",
                        help="product_files column filter in astroquery's syntax, e.g. "
                             "\"access_estsize>100\" (repeatable)")
-    group.add_argument("--obscore-filter", action="append", metavar="COL=VALUE",
+    group.add_argument("--obscore-filter", "--obscore-filters", action="append",
+                       metavar="COL=VALUE", dest="obscore_filter",
                        help="ivoa.ObsCore column filter, e.g. \"target_name=like 'NGC%%'\"")
     group.add_argument("--top", type=int, metavar="N", help="at most N rows")
     return parent
+
+
+def join_cone_values(argv):
+    """``--cone RA DEC RADIUS`` as one value, so that argparse reads a declination
+    such as ``-36:08:25`` as a value rather than as an option.
+
+    Examples
+    --------
+    >>> join_cone_values(["query", "--cone", "03:33:36", "-36:08:25", "5arcmin", "--count"])
+    ['query', '--cone=03:33:36 -36:08:25 5arcmin', '--count']
+    """
+    out, i = [], 0
+    while i < len(argv):
+        item = str(argv[i])
+        if item == "--" :
+            out.extend(str(a) for a in argv[i:])
+            break
+        if item == "--cone" and i + 1 < len(argv) and " " not in str(argv[i + 1]).strip():
+            out.append("--cone=" + " ".join(str(a) for a in argv[i + 1:i + 4]))
+            i += 4
+            continue
+        out.append(item)
+        i += 1
+    return out
 
 
 def build_parser():
@@ -186,8 +242,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="eso-ancillary",
         description="Find and download the ancillary files of ESO Science Archive products.",
-        epilog="Exit codes: 0 success, 1 failure (archive error, failed downloads), "
-               "2 usage error.")
+        epilog="Exit codes: 0 success, 1 failure (archive error, nothing found, failed "
+               "downloads), 2 usage error (bad option or value, unknown name).")
     parser.add_argument("--version", action="version", version="%(prog)s " + _version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -195,9 +251,14 @@ def build_parser():
         "files", parents=[common, output, login],
         help="every file of one or more products (Eso.get_product_files)",
         description="List every file (science and ancillary) of the given products.")
-    cmd.add_argument("product_ids", nargs="+", metavar="PRODUCT_ID")
-    cmd.add_argument("--category", action="append", metavar="PATTERN",
-                     help="only files of these categories (exact or with * wildcards)")
+    cmd.add_argument("product_ids", nargs="*", metavar="PRODUCT_ID",
+                     help="the products (also --product-ids)")
+    group = cmd.add_argument_group("selection (repeatable or comma-separated)")
+    _product_options(group, flag=True)
+    group.add_argument("--category", "--categories", action="append", metavar="PATTERN",
+                       dest="category",
+                       help="only files of these categories (exact or with * wildcards, "
+                            "any case)")
     cmd.set_defaults(handler=_cmd_files)
 
     cmd = commands.add_parser(
@@ -207,18 +268,22 @@ def build_parser():
         help="select ancillary files (Eso.query_ancillary)",
         description="Select ancillary files by product, collection, instrument, category, "
                     "extension, file name, sky cone or any column.")
-    cmd.add_argument("--count", action="store_true", help="print only the number of files")
-    cmd.add_argument("--row-limit", type=int, metavar="N",
-                     help="Eso.ROW_LIMIT for this query (-1: no limit)")
+    cmd.add_argument("--count", "--count-only", action="store_true", dest="count",
+                     help="only the number of files (printed, or written to --output)")
+    cmd.add_argument("--row-limit", "--ROW_LIMIT", "--maxrec", type=int, metavar="N",
+                     dest="row_limit", help="Eso.ROW_LIMIT for this query (-1: no limit)")
     cmd.set_defaults(handler=_cmd_query)
 
     cmd = commands.add_parser(
         "categories", parents=[common, output],
         help="file categories with counts and sizes (Eso.list_ancillary_categories)",
-        description="List the ancillary file categories, most frequent first.")
-    cmd.add_argument("--collection", action="append", metavar="NAME")
-    cmd.add_argument("--instrument", action="append", metavar="NAME")
-    cmd.add_argument("--product-id", action="append", metavar="PRODUCT_ID")
+        description="List the ancillary file categories (eso_category), with their number "
+                    "of files (n_files) and total estimated size (access_estsize, kB), most "
+                    "frequent first; for the whole archive, or for products selected by "
+                    "collection, instrument, sky position or id.")
+    group = cmd.add_argument_group("selection (repeatable or comma-separated)")
+    _product_options(group, flag=True)
+    _name_options(group)
     cmd.set_defaults(handler=_cmd_categories)
 
     cmd = commands.add_parser(
@@ -500,6 +565,35 @@ def _categories(values):
     return _one_or_many(items)
 
 
+def _sky_kwargs(args):
+    """``coordinates``/``radius`` or ``cone_*`` from --target, --radius and --cone."""
+    from . import sky
+
+    if args.cone and args.target:
+        raise UsageError("give --cone or --target, not both")
+    if args.radius and not args.target:
+        raise UsageError("--radius goes with --target (--cone takes its radius as its third "
+                         "value)")
+    if args.cone:
+        parts = args.cone.split()
+        if len(parts) != 3:
+            raise UsageError(f"--cone takes three values, RA DEC RADIUS; got {args.cone!r}")
+        try:
+            ra, dec, radius = sky.parse_cone_text(*parts)
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"--cone: {_first_line(exc)}") from None
+        return {"cone_ra": ra, "cone_dec": dec, "cone_radius": radius}
+    if args.target:
+        kwargs = {"coordinates": args.target}
+        if args.radius:
+            try:
+                kwargs["radius"] = sky.parse_angle(args.radius, what="--radius")
+            except (ValueError, TypeError) as exc:
+                raise UsageError(_first_line(exc)) from None
+        return kwargs
+    return {}
+
+
 def _selection_kwargs(args):
     kwargs = {
         "collections": _one_or_many(_comma_list(args.collection)),
@@ -511,8 +605,7 @@ def _selection_kwargs(args):
         "obscore_filters": _filters(args.obscore_filter),
         "top": args.top,
     }
-    if args.cone:
-        kwargs["cone_ra"], kwargs["cone_dec"], kwargs["cone_radius"] = args.cone
+    kwargs.update(_sky_kwargs(args))
     if args.no_cache:
         kwargs["cache"] = False
     if getattr(args, "username", None):
@@ -520,8 +613,19 @@ def _selection_kwargs(args):
     return {key: value for key, value in kwargs.items() if value is not None}
 
 
-def _product_ids(values):
-    return _one_or_many(_comma_list(values))
+def _product_ids(values, more=None):
+    """Positional product ids and --product-ids, as one value of the API (None: none)."""
+    return _one_or_many(_comma_list(list(values or ()) + list(more or ())))
+
+
+class NothingFoundError(Exception):
+    """The selection is valid but found nothing (exit code 1, one line)."""
+
+
+def _require_rows(table, what="files"):
+    if len(table) == 0:
+        raise NothingFoundError(f"no {what} found")
+    return table
 
 
 # -- subcommands ----------------------------------------------------------------------
@@ -537,8 +641,11 @@ def _cmd_files(args):
         kwargs["authenticated"] = True
     if args.no_cache:
         kwargs["cache"] = False
-    table = eso.get_product_files(_product_ids(args.product_ids), **kwargs)
-    show_table(table, args)
+    ids = _product_ids(args.product_ids, args.product_id)
+    if ids is None:
+        raise UsageError("give at least one product id (PRODUCT_ID or --product-ids)")
+    table = eso.get_product_files(ids, **kwargs)
+    show_table(_require_rows(table), args)
     return EXIT_OK
 
 
@@ -550,24 +657,45 @@ def _cmd_query(args):
     columns = _comma_list(args.columns)
     if columns and not args.count:
         kwargs["columns"] = columns
-    result = eso.query_ancillary(_product_ids(args.product_ids), count_only=args.count,
-                                 **kwargs)
+    result = eso.query_ancillary(_product_ids(args.product_ids, args.product_id),
+                                 count_only=args.count, **kwargs)
     if args.count:
-        print(int(result))
+        write_count(int(result), args)
         return EXIT_OK
-    show_table(result, args)
+    show_table(_require_rows(result), args)
     return EXIT_OK
+
+
+def write_count(count, args):
+    """Print the count, or write it where --output says: a one-row table (column
+    ``count``) for a table format (--format or a table extension), else the number
+    as a line of text."""
+    table_format = args.format or (EXTENSIONS.get(Path(args.output).suffix.lower())
+                                   if args.output not in (None, "-") else None)
+    if table_format:
+        write_table(Table({"count": [count]}), args.output, table_format)
+    elif args.output in (None, "-"):
+        print(count)
+        return
+    else:
+        path = Path(args.output)
+        part = path.with_name(path.name + ".part")
+        part.write_text(f"{count}\n", encoding="utf-8")
+        os.replace(part, path)
+    if args.output not in (None, "-") and not args.quiet:
+        _note(f"count {count} written to {args.output}")
 
 
 def _cmd_categories(args):
     eso = make_eso(args)
     kwargs = {"collections": _one_or_many(_comma_list(args.collection)),
               "instruments": _one_or_many(_comma_list(args.instrument)),
-              "product_ids": _product_ids(args.product_id),
+              "product_ids": _product_ids((), args.product_id),
               "cache": False if args.no_cache else None}
+    kwargs.update(_sky_kwargs(args))
     table = eso.list_ancillary_categories(
         **{key: value for key, value in kwargs.items() if value is not None})
-    show_table(table, args)
+    show_table(_require_rows(table, "ancillary files"), args)
     return EXIT_OK
 
 
@@ -576,7 +704,7 @@ def _files_to_download(eso, args):
     selection = _selection_kwargs(args)
     selection.pop("cache", None)
     selection.pop("authenticated", None)
-    ids = _product_ids(args.product_ids)
+    ids = _product_ids(args.product_ids, args.product_id)
     if args.from_table:
         if ids or selection:
             raise UsageError("--from-table cannot be combined with product ids or "
@@ -608,7 +736,7 @@ def _cmd_download(args):
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be at least 1, not {args.workers}")
     eso = make_eso(args)
-    files = _files_to_download(eso, args)
+    files = _require_rows(_files_to_download(eso, args), "files to download")
     destination = Path(args.destination or conf.download_dir)
     # The progress line is for a person watching a terminal; it goes to standard
     # error so that standard output stays a clean table.
@@ -818,16 +946,35 @@ def main(argv=None):
     product_id,archive_id,eso_category,extension,original_filename,...
     0
     """
+    from astroquery.exceptions import NoResultsWarning
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_cone_values(sys.argv[1:] if argv is None else list(argv)))
     restore_log = _setup_messages(args)
+    # "Nothing found" warnings are held back: when the command found nothing they
+    # become its one error line, else each shows as a warning line at the end.
+    held = []
+
+    def show(message, category, *rest, **kwargs):
+        if issubclass(category, NoResultsWarning):
+            held.append(str(message))
+        else:
+            _show_warning(message, category, *rest, **kwargs)
     try:
         with warnings.catch_warnings():
             # Python's filters decide which warnings show; each shows as one line.
-            warnings.showwarning = _show_warning
-            if hasattr(args, "format"):
+            warnings.showwarning = show
+            if hasattr(args, "format") and not getattr(args, "count", False):
                 output_format(args)  # a bad --output name fails before any work
-            return args.handler(args)
+            try:
+                code = args.handler(args)
+            except NothingFoundError as exc:
+                why = "; ".join(dict.fromkeys(held)) or str(exc)
+                print(f"eso-ancillary {args.command}: nothing found: {why}", file=sys.stderr)
+                return EXIT_FAILURE
+        for message in dict.fromkeys(held):
+            print(f"warning: {message}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         print("eso-ancillary: interrupted", file=sys.stderr)
         return 130

@@ -17,10 +17,11 @@ from astropy.table import Row, Table
 from astroquery import log
 from astroquery.exceptions import NoResultsWarning
 
-from . import _compat, adql, conf, download, tables, tap, transport
+from . import _compat, adql, conf, download, sky, tables, tap, transport
 from . import datalink as links  # "datalink" is also a keyword of get_product_files
 from .exceptions import LoginError
 from .ids import as_product_ids
+from .vocabulary import Vocabulary
 
 __all__ = ["Eso", "EsoClass"]
 
@@ -28,6 +29,10 @@ __all__ = ["Eso", "EsoClass"]
 ESO_HOSTS = ("archive.eso.org", "dataportal.eso.org", "www.eso.org")
 
 #: Where each endpoint lives below an archive's base URL.
+#: The default of ``categories`` in `EsoClass.query_ancillary` (not resolved: it is
+#: the archive's own spelling, and resolving it would cost a query on every call).
+ANCILLARY_CATEGORIES = "ANCILLARY.*"
+
 ENDPOINT_PATHS = {
     "tap_url": "/tap_obs",
     "datalink_url": "/datalink/links",
@@ -92,6 +97,8 @@ class EsoClass(_compat.UpstreamEsoClass):
         self._timeout = timeout
         #: The TAP schemas read from each service, by TAP URL (see `tap.TapClient.schema`).
         self.schema_cache = {}
+        #: The values of the selection columns, by (TAP URL, argument) (see `vocabulary`).
+        self.vocabulary_cache = {}
 
     def _endpoint(self, name):
         args = dict(self._endpoint_args)
@@ -195,7 +202,7 @@ class EsoClass(_compat.UpstreamEsoClass):
         if info.expired():
             raise LoginError("Your ESO login has expired; call Eso.login() again.")
         return transport.Credentials(info.token, self.trusted_origins(),
-                                     expires=info.expiration_time,
+                                     expires=info.expiration_time, identity=info.username,
                                      renew=lambda: self._renew_login(info.username))
 
     def _renew_login(self, username):
@@ -222,6 +229,39 @@ class EsoClass(_compat.UpstreamEsoClass):
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}.")
         return size
+
+    def _resolve(self, cache, **values):
+        # The archive's spelling of collections, instruments, categories, extensions;
+        # anonymous (public metadata), one SELECT DISTINCT per column and instance.
+        given = {name: value for name, value in values.items() if value is not None}
+        if not given or not conf.match_archive_values:
+            return values
+        vocabulary = Vocabulary(tap.TapClient(self, cache=cache), self.vocabulary_cache,
+                                refresh=not cache)
+        return {name: vocabulary.resolve(name, value) for name, value in values.items()}
+
+    def _listed_products(self, product_ids, *, authenticated, cache):
+        # The ids phase3v2.product_files lists at all (whatever their categories).
+        client, schema = self._tap(authenticated, cache)
+        plan = adql.plan_file_query(schema.product_files, size_column=schema.size_column,
+                                    columns=["product_id"])
+        listed = tap.run_selection(client, plan, product_ids=product_ids,
+                                   chunk_size=self._chunk_size(None),
+                                   split_on_overflow=True).table
+        return set(tables.texts(listed, "product_id"))
+
+    @staticmethod
+    def _call_limit(ROW_LIMIT, maxrec):
+        # ESO's own query_ancillary takes ROW_LIMIT= and maxrec= per call.
+        given = [(name, value) for name, value in (("ROW_LIMIT", ROW_LIMIT),
+                                                    ("maxrec", maxrec)) if value is not None]
+        for name, value in given:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be an int (-1 or 0: no limit), got {value!r}.")
+        if len(given) == 2 and maxrec != ROW_LIMIT:
+            raise ValueError(f"ROW_LIMIT={ROW_LIMIT} and maxrec={maxrec} disagree; they mean "
+                             "the same (the row limit of this call): give one.")
+        return given[0][1] if given else None
 
     def get_product_files(self, product_ids, *, categories=None, columns=None, cache=True,
                           authenticated=False, get_query_payload=False, async_job=False,
@@ -277,6 +317,7 @@ class EsoClass(_compat.UpstreamEsoClass):
         ids = as_product_ids(product_ids)
         chunk_size = self._chunk_size(chunk_size)
         client, schema = self._tap(authenticated, cache)
+        categories = self._resolve(cache, categories=categories)["categories"]
         plan = adql.plan_file_query(schema.product_files, size_column=schema.size_column,
                                     columns=columns, categories=categories)
         if get_query_payload:
@@ -285,27 +326,28 @@ class EsoClass(_compat.UpstreamEsoClass):
                                       async_job=bool(async_job), split_on_overflow=True)
         found = set(tables.texts(selection.full, "product_id"))
         missing = [pid for pid in ids if pid not in found]
-        extra = None
+        extra, existing = None, set()
+        if missing and categories is not None:
+            existing = self._listed_products(missing, authenticated=authenticated, cache=cache)
         if missing and datalink:
-            extra = self._datalink_product_files(missing, categories=categories,
-                                                 authenticated=authenticated, cache=cache)
+            extra, linked = self._datalink_product_files(
+                [pid for pid in missing if pid not in existing], categories=categories,
+                authenticated=authenticated, cache=cache)
+            existing |= linked
             missing = [pid for pid in missing if pid not in set(extra["product_id"])]
-        if missing:
-            shown = ", ".join(missing[:10]) + (f" ... ({len(missing) - 10} more)"
-                                               if len(missing) > 10 else "")
-            what = "No files" if categories is None else f"No files of categories={categories!r}"
-            warnings.warn(f"{what} for {len(missing)} of {len(ids)} product id(s): {shown}",
-                          NoResultsWarning, stacklevel=2)
+        _warn_missing(ids, missing, existing, categories=categories,
+                      where="the archive" if datalink else adql.PRODUCT_FILES)
         merged = tables.merge_product_files(selection.full, extra, ids)
         return merged[[*selection.table.colnames, "source"]]
 
-    def query_ancillary(self, product_ids=None, *, collections=None, instruments=None,
-                        categories="ANCILLARY.*", extensions=None, original_filename=None,
-                        cone_ra=None, cone_dec=None, cone_radius=None, column_filters=None,
+    def query_ancillary(self, product_ids=None, *, dp_id=None, collections=None,
+                        instruments=None, categories=ANCILLARY_CATEGORIES, extensions=None,
+                        original_filename=None, coordinates=None, radius=None, cone_ra=None,
+                        cone_dec=None, cone_radius=None, column_filters=None,
                         obscore_filters=None, columns=None, top=None, count_only=False,
                         get_query_payload=False, help=False, authenticated=False,
                         order_by=None, order_by_desc=True, cache=True, async_job=None,
-                        chunk_size=None):
+                        chunk_size=None, ROW_LIMIT=None, maxrec=None):
         """
         Ancillary files selected by product, by product properties and by file properties.
 
@@ -316,28 +358,50 @@ class EsoClass(_compat.UpstreamEsoClass):
         Parameters
         ----------
         product_ids : str, list of str, Column or Table, optional
-            Only files of these products (as in ESO's ``query_ancillary(dp_id)``).
+            Only files of these products (a str may list several,
+            comma-separated; a table needs a ``product_id``, ``dp_id``,
+            ``DP.ID`` or ``ARCFILE`` column).
+        dp_id : str, list of str, Column or Table, optional
+            Another name of ``product_ids``, as in ESO's own
+            ``query_ancillary(dp_id=...)``; give one of the two.
         collections, instruments : str or list of str, optional
             ``obs_collection`` / ``instrument_name`` values or wildcards
             (``'MUSE'``, ``'VVV*'``; a str may list several, comma-separated).
+            Matched case-insensitively to the archive's values (``'muse'``
+            finds ``MUSE``); a value matching none raises ValueError naming
+            the closest ones.
         categories : str or list of str, optional
             ``eso_category`` values or wildcards; default every ancillary file
             (``'ANCILLARY.*'``); None for all files, science ones included.
+            Checked against the archive's categories as ``collections`` is.
         extensions : str or list of str, optional
-            File types (``'PNG'``, ``['FITS', 'FZ']``; upper-cased).
+            File types (``'PNG'``, ``['FITS', 'FZ']``), checked likewise.
         original_filename : str or list of str, optional
             Original file names or wildcards (``'ES_SFLA_*'``). Patterns are
             exact: ``_`` and ``%`` are ordinary characters, ``*`` any run, ``?``
             one character.
+        coordinates : `~astropy.coordinates.SkyCoord` or str, optional
+            Products whose footprint (``s_region``) meets a cone around this
+            position: a SkyCoord in any frame (converted to ICRS), or a str
+            parsed or resolved (object names, via Sesame) as
+            ``astroquery.utils.parse_coordinates`` does.
+        radius : `~astropy.units.Quantity`, `~astropy.coordinates.Angle`, str or float, optional
+            The cone's radius (a float is degrees, a str such as ``'5arcmin'``
+            is parsed); default 1 arcmin (`~astroquery_eso_ancillary.sky.DEFAULT_RADIUS`).
         cone_ra, cone_dec, cone_radius : float or `~astropy.units.Quantity`, optional
-            Products whose footprint (``s_region``) meets this cone (ICRS,
-            degrees unless a Quantity): ``INTERSECTS(s_region, CIRCLE(...)) = 1``.
+            The cone as astroquery.eso takes it (ICRS, degrees unless a
+            Quantity): ``INTERSECTS(s_region, CIRCLE(...)) = 1``. Not with
+            ``coordinates``.
         column_filters : dict, optional
             Conditions on ``phase3v2.product_files`` columns in astroquery's
             syntax: ``{'access_estsize': '> 1000'}``, ``{'extension':
             "in ('FITS', 'PNG')"}``, ``"like 'r.MUSE%'"``, ``'between 1 and 2'``,
-            ``'is not null'``, a bare value (``= 'value'``), a number or a list.
-            Values are parsed and quoted, never pasted.
+            ``'is not null'``, a bare value (``= 'value'``), a number, a
+            `~astropy.time.Time`, ``datetime.datetime`` or ``datetime.date`` (ISO
+            text; MJD on numeric columns such as ``t_min``), a
+            `~astropy.units.Quantity` (converted to the column's unit), a list
+            (``IN``) or a tuple opening with an operator (``('between', lo,
+            hi)``, ``('>', value)``). Values are parsed and quoted, never pasted.
         obscore_filters : dict, optional
             The same on ``ivoa.ObsCore`` columns (``target_name``,
             ``obs_release_date``, ``proposal_id`` ...).
@@ -368,10 +432,20 @@ class EsoClass(_compat.UpstreamEsoClass):
             ``ROW_LIMIT`` allows that many.
         chunk_size : int, optional
             Product ids per query; default ``conf.id_chunk_size``.
+        ROW_LIMIT, maxrec : int, optional
+            The row limit of this call only (as ``Eso.ROW_LIMIT``; -1 or 0:
+            no limit), the keywords of ESO's own ``query_ancillary``.
 
         Returns
         -------
         `~astropy.table.Table`, int, str, list of str or None
+            String columns are fixed-width unicode (the table writes to FITS,
+            ECSV, VOTable and HDF5 as it is); columns carry the units of
+            ``TAP_SCHEMA``; dates (``obs_release_date``) are ISO 8601 strings
+            (``Time(table['obs_release_date'])`` makes them times). When
+            ``product_ids`` select nothing, a
+            `~astroquery.exceptions.NoResultsWarning` tells ids unknown to
+            the archive from ids without matching files.
 
         Examples
         --------
@@ -381,15 +455,25 @@ class EsoClass(_compat.UpstreamEsoClass):
         >>> previews = Eso.query_ancillary(collections='MUSE',
         ...                                categories='ANCILLARY.PREVIEW')  # doctest: +SKIP
         """
+        if dp_id is not None and product_ids is not None:
+            raise ValueError("dp_id and product_ids are the same argument; give one.")
+        product_ids = dp_id if product_ids is None else product_ids
         ids = None if product_ids is None else as_product_ids(product_ids)
+        limit = self._call_limit(ROW_LIMIT, maxrec)
+        limit = _compat.row_limit(self) if limit is None else _compat.limit_value(limit)
         chunk_size = self._chunk_size(chunk_size)
+        cone = sky.cone(coordinates=coordinates, radius=radius, cone_ra=cone_ra,
+                        cone_dec=cone_dec, cone_radius=cone_radius)
         client, schema = self._tap(authenticated, cache)
         if help:
             log.info("\n" + tables.schema_help(schema))
             return None
-        cone = None
-        if (cone_ra, cone_dec, cone_radius) != (None, None, None):
-            cone = (cone_ra, cone_dec, cone_radius)
+        resolved = self._resolve(
+            cache, collections=collections, instruments=instruments, extensions=extensions,
+            categories=None if categories == ANCILLARY_CATEGORIES else categories)
+        collections, instruments = resolved["collections"], resolved["instruments"]
+        extensions = resolved["extensions"]
+        categories = resolved["categories"] or categories
         plan = adql.plan_file_query(
             schema.product_files, schema.obscore, size_column=schema.size_column,
             columns=columns, categories=categories, extensions=extensions,
@@ -401,26 +485,34 @@ class EsoClass(_compat.UpstreamEsoClass):
             return tap.selection_queries(plan, product_ids=ids, chunk_size=chunk_size,
                                          count_only=count_only)
         selection = tap.run_selection(client, plan, product_ids=ids, chunk_size=chunk_size,
-                                      limit=_compat.row_limit(self), count_only=count_only,
+                                      limit=limit, count_only=count_only,
                                       async_job=async_job)
         if count_only:
             return selection.count
-        if len(selection.table) == 0:
+        if len(selection.table) == 0 and ids:
+            existing = self._listed_products(ids, authenticated=authenticated, cache=cache)
+            _warn_missing(ids, ids, existing, categories=categories, where=adql.PRODUCT_FILES)
+        elif len(selection.table) == 0:
             warnings.warn("Query returned no results", NoResultsWarning, stacklevel=2)
         return selection.table
 
     def list_ancillary_categories(self, *, collections=None, instruments=None,
-                                  product_ids=None, cache=True, authenticated=False,
-                                  get_query_payload=False, chunk_size=None):
+                                  product_ids=None, coordinates=None, radius=None,
+                                  cone_ra=None, cone_dec=None, cone_radius=None, cache=True,
+                                  authenticated=False, get_query_payload=False,
+                                  chunk_size=None):
         """
         The categories of ancillary files, with their number and total size.
 
         Parameters
         ----------
         collections, instruments : str or list of str, optional
-            Only products of these collections/instruments (values or wildcards).
+            Only products of these collections/instruments (values or
+            wildcards, matched to the archive's values as in `query_ancillary`).
         product_ids : str, list of str, Column or Table, optional
             Only files of these products.
+        coordinates, radius, cone_ra, cone_dec, cone_radius : optional
+            Only products whose footprint meets this cone, as in `query_ancillary`.
         cache, authenticated, get_query_payload, chunk_size
             As in `query_ancillary`.
 
@@ -433,13 +525,19 @@ class EsoClass(_compat.UpstreamEsoClass):
         Examples
         --------
         >>> Eso.list_ancillary_categories(collections='MUSE')  # doctest: +SKIP
+
+        See `~astroquery_eso_ancillary.plot.plot_categories` to draw the result.
         """
         ids = None if product_ids is None else as_product_ids(product_ids)
         chunk_size = self._chunk_size(chunk_size)
+        cone = sky.cone(coordinates=coordinates, radius=radius, cone_ra=cone_ra,
+                        cone_dec=cone_dec, cone_radius=cone_radius)
         client, schema = self._tap(authenticated, cache)
+        resolved = self._resolve(cache, collections=collections, instruments=instruments)
         plan = adql.plan_category_query(schema.product_files, schema.obscore,
                                         size_column=schema.size_column,
-                                        collections=collections, instruments=instruments)
+                                        collections=resolved["collections"],
+                                        instruments=resolved["instruments"], cone=cone)
         if get_query_payload:
             return tap.selection_queries(plan.query, product_ids=ids, chunk_size=chunk_size)
         selection = tap.run_categories(client, plan, product_ids=ids, chunk_size=chunk_size)
@@ -508,7 +606,10 @@ class EsoClass(_compat.UpstreamEsoClass):
             Also verify the ``CHECKSUM`` and ``DATASUM`` keywords of FITS files
             (ESO Phase 3 products carry them) with astropy; a file that fails
             is an error row, its bytes kept aside as ``<archive_id>.rejected``.
-            FITS files are always checked to be whole 2880-byte blocks.
+            FITS files are always checked to be whole 2880-byte blocks. Off by
+            default: it reads each FITS file once more (160-480 MB/s on one core
+            here, about 5-10 s for ESO's largest 1.8 GB weight maps), small next to
+            ESO's 1-2 MB/s per connection, but a real cost on a fast link.
 
         Returns
         -------
@@ -564,6 +665,7 @@ class EsoClass(_compat.UpstreamEsoClass):
         try:
             rows = download.download_files(
                 jobs, executor=executor, max_workers=max_workers or conf.download_workers,
+                host_connections=conf.host_connections,
                 progress=download.progress_enabled(progress),
                 expected_bytes=download.estimate_bytes(job.estsize_kb for job in jobs))
         except download.DownloadInterrupted as stop:
@@ -597,25 +699,18 @@ class EsoClass(_compat.UpstreamEsoClass):
 
     def _datalink_product_files(self, product_ids, *, categories, authenticated, cache):
         # get_product_files' fallback: the #this/#auxiliary rows of products that
-        # phase3v2.product_files does not list, as product-file rows.
-        if categories is not None:
-            # Products that merely lack those categories are listed: no DataLink for them.
-            client, schema = self._tap(authenticated, cache)
-            plan = adql.plan_file_query(schema.product_files, size_column=schema.size_column,
-                                        columns=["product_id"])
-            listed = tap.run_selection(client, plan, product_ids=product_ids,
-                                       chunk_size=self._chunk_size(None),
-                                       split_on_overflow=True).table
-            listed = set(tables.texts(listed, "product_id"))
-            product_ids = [pid for pid in product_ids if pid not in listed]
-            if not product_ids:
-                return links.product_file_rows(Table(), [])
+        # phase3v2.product_files does not list (products merely lacking the categories
+        # asked are listed, and not given here), as product-file rows; and the ids
+        # DataLink knows (whatever their categories).
+        if not product_ids:
+            return links.product_file_rows(Table(), []), set()
         found = links.fetch_links(product_ids, url=self.datalink_url,
                                   get=self._datalink_get(authenticated, cache),
                                   timeout=self.timeout,
                                   forget=self._datalink_forget(authenticated, cache))
         rows = links.product_file_rows(found, product_ids)
-        return tables.filter_categories(rows, categories)
+        known = set(tables.texts(rows, "product_id")) if len(rows) else set()
+        return tables.filter_categories(rows, categories), known
 
     def get_datalinks(self, product_ids, *, semantics=None, batch_size=None,
                       authenticated=False, cache=True):
@@ -662,7 +757,28 @@ class EsoClass(_compat.UpstreamEsoClass):
         if wanted is not None and len(table):
             keep = [str(value) in wanted for value in table["semantics"]]
             table = table[keep]
-        return table
+        return tables.fixed_width_strings(table)
+
+
+def _shown(ids):
+    return ", ".join(ids[:10]) + (f" ... ({len(ids) - 10} more)" if len(ids) > 10 else "")
+
+
+def _warn_missing(ids, missing, existing, *, categories, where):
+    """One NoResultsWarning telling unknown product ids from those without such files."""
+    if not missing:
+        return
+    unknown = [pid for pid in missing if pid not in existing]
+    lacking = [pid for pid in missing if pid in existing]
+    parts = []
+    if unknown:
+        parts.append(f"{len(unknown)} of {len(ids)} product id(s) not found in {where}: "
+                     f"{_shown(unknown)}")
+    if lacking:
+        what = "files" if categories is None else f"files of categories={categories!r}"
+        parts.append(f"{len(lacking)} of {len(ids)} product id(s) have no {what}: "
+                     f"{_shown(lacking)}")
+    warnings.warn("; ".join(parts), NoResultsWarning, stacklevel=3)
 
 
 Eso = EsoClass()

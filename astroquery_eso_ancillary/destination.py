@@ -23,11 +23,14 @@ Names the engine keeps for itself (that folder, part files and
 import contextlib
 import json
 import os
+import stat
 import threading
 import time
 from pathlib import Path
 
-from .filenames import contained_path, safe_filename
+from astroquery import log
+
+from .filenames import safe_filename
 
 try:  # POSIX only; elsewhere the per-file lock is skipped.
     import fcntl
@@ -79,11 +82,15 @@ class Destination:
     """
 
     def __init__(self, path):
-        self.path = Path(path)
+        # Resolved once: every data file is then this folder plus one checked name.
+        self.path = Path(path).resolve()
         self.engine = self.path / ENGINE_DIR
+        self._engine_ready = False
+        self._exclusive = 0   # runs of this process holding the folder lock
         self._lock = threading.Lock()
         self._owners = {}     # name -> archive_id
         self._names = {}      # archive_id -> (name, size)
+        self._denied = {}     # archive_id -> who was refused (HTTP 401): user name or ""
         self._offset = 0      # bytes of the index read so far
         self._load_index()
 
@@ -111,10 +118,11 @@ class Destination:
 
     def _engine_path(self, name):
         # Created on first use; a symbolic link planted in its place is refused.
-        if not self.engine.is_dir() or self.engine.is_symlink():
+        if not self._engine_ready:
             if self.engine.is_symlink():
                 raise OSError(f"{self.engine} is a symbolic link; refused")
             self.engine.mkdir(exist_ok=True)
+            self._engine_ready = True
         return self.engine / name
 
     def _record_path(self, archive_id):
@@ -123,12 +131,16 @@ class Destination:
     def final_path(self, name):
         """The path of a data file called ``name`` (inside the folder, not a reserved name).
 
-        Raises ValueError for a name that is reserved or would leave the folder.
+        ``name`` must be one plain file name (as `~astroquery_eso_ancillary.filenames.
+        safe_filename` makes them); anything else raises ValueError.
         """
         if is_reserved(name):
             raise ValueError(f"The server named the file {name!r}, a name this package keeps "
                              "for its own files; refused.")
-        return contained_path(self.path, name)
+        if (not name or name in (".", "..") or "/" in name or "\\" in name
+                or os.sep in name or "\0" in name):
+            raise ValueError(f"Refusing to write {name!r} outside {str(self.path)!r}.")
+        return self.path / name
 
     # -- what is there -----------------------------------------------------------------
 
@@ -136,19 +148,17 @@ class Destination:
     def regular_file(path):
         """``path`` if it is a regular file (not a symbolic link), else None."""
         try:
-            if path.is_symlink() or not path.is_file():
-                return None
+            return path if stat.S_ISREG(os.lstat(path).st_mode) else None
         except OSError:
             return None
-        return path
 
     def part_size(self, archive_id):
-        """Bytes in the part file of ``archive_id`` (0 when none)."""
-        part = self.part_path(archive_id)
+        """Bytes in the part file of ``archive_id`` (0 when none, or not a regular file)."""
         try:
-            return part.lstat().st_size if not part.is_symlink() else 0
+            info = os.lstat(self.part_path(archive_id))
         except FileNotFoundError:
             return 0
+        return info.st_size if stat.S_ISREG(info.st_mode) else 0
 
     def open_part(self, archive_id, *, append):
         """Open the part file for writing, never through a symbolic link."""
@@ -168,6 +178,10 @@ class Destination:
         os.replace(self.part_path(archive_id), rejected)
         self._record_path(archive_id).unlink(missing_ok=True)
         return rejected
+
+    def forget_validator(self, archive_id):
+        """Remove the record of a part file (it has become the complete file)."""
+        self._record_path(archive_id).unlink(missing_ok=True)
 
     def discard_part(self, archive_id):
         """Remove a part file and its record."""
@@ -203,8 +217,33 @@ class Destination:
     # -- locks -----------------------------------------------------------------------------
 
     @contextlib.contextmanager
+    def folder_lock(self, *, timeout, check=None):
+        """Hold the lock of the whole folder for one run of this process.
+
+        One lock per run instead of one per file. Another process downloading
+        into the same folder waits (at most ``timeout`` seconds, then
+        `LockTimeoutError`), then finds what the first completed.
+        """
+        with self._flock(self._engine_path("lock"), timeout=timeout, check=check,
+                         remove=False, wait_note=True):
+            with self._lock:
+                self._load_index()  # what the previous holder completed
+                self._exclusive += 1
+            try:
+                yield
+            finally:
+                with self._lock:
+                    self._exclusive -= 1
+
     def lock(self, archive_id, *, timeout, check=None):
-        """Hold the lock of one file; wait at most ``timeout`` seconds for another process.
+        """Hold the lock of one file (for runs whose workers are other processes)."""
+        return self._flock(self._engine_path(self._stem(archive_id) + ".lock"),
+                           timeout=timeout, check=check, remove=True)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _flock(path, *, timeout, check, remove, wait_note=False):
+        """An exclusive flock on ``path``; wait at most ``timeout`` seconds for another process.
 
         ``check()`` is called while waiting (it may raise to stop the wait,
         e.g. on Ctrl-C). Raises `LockTimeoutError` when the wait runs out.
@@ -212,8 +251,8 @@ class Destination:
         if fcntl is None:  # pragma: no cover - Windows
             yield
             return
-        path = self._engine_path(self._stem(archive_id) + ".lock")
         deadline = time.monotonic() + timeout
+        noted = not wait_note
         while True:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o644)
             try:
@@ -222,6 +261,10 @@ class Destination:
                         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                         break
                     except BlockingIOError:
+                        if not noted:
+                            log.info(f"Another process is downloading into {path.parent.parent}; "
+                                     f"waiting for it (at most {timeout:.0f} s).")
+                            noted = True
                         if time.monotonic() > deadline:
                             raise LockTimeoutError(
                                 0, f"another process has held the lock {path.name} for more "
@@ -245,8 +288,9 @@ class Destination:
         try:
             yield
         finally:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+            if remove:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
@@ -254,6 +298,9 @@ class Destination:
 
     def _load_index(self):
         # Append-only: read what other runs (or processes) added since the last look.
+        # While this process holds the folder lock, nobody else writes: no need to look.
+        if self._exclusive and self._offset:
+            return
         index = self.engine / INDEX_NAME
         try:
             size = index.lstat().st_size
@@ -271,9 +318,13 @@ class Destination:
         for line in complete.splitlines():
             try:
                 entry = json.loads(line)
+                if "denied" in entry:
+                    self._denied[entry["archive_id"]] = str(entry["denied"])
+                    continue
                 name, archive_id, nbytes = entry["name"], entry["archive_id"], int(entry["size"])
             except (ValueError, KeyError, TypeError):
                 continue  # a damaged line (a killed run): that file is checked again
+            self._denied.pop(archive_id, None)
             old = self._names.get(archive_id)
             if old is not None and old[0] != name:
                 self._owners.pop(old[0], None)
@@ -294,20 +345,57 @@ class Destination:
         if known is None:
             return None
         name, nbytes = known
-        path = self.regular_file(self.path / name)
-        if path is None or path.stat().st_size != nbytes:
+        path = self.path / name
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(info.st_mode) or info.st_size != nbytes:
             return None
         return path
 
+    def denied(self, archive_id):
+        """Who the archive refused ``archive_id`` to (HTTP 401) in an earlier run, or None.
+
+        ``""`` means anonymous; otherwise the ESO user name. A re-run asks again
+        only when the login is another.
+        """
+        with self._lock:
+            self._load_index()
+            return self._denied.get(archive_id)
+
+    def deny(self, archive_id, who):
+        """Record that the archive refused ``archive_id`` to ``who`` ("" when anonymous)."""
+        self._append({"archive_id": archive_id, "denied": who},
+                     lambda: self._denied.__setitem__(archive_id, who))
+
     def claim(self, name, archive_id, nbytes):
         """Record that ``name`` now holds the complete file ``archive_id`` (``nbytes`` long)."""
-        line = json.dumps({"name": name, "archive_id": archive_id, "size": int(nbytes)}) + "\n"
+
+        def remember():
+            old = self._names.get(archive_id)
+            if old is not None and old[0] != name:
+                self._owners.pop(old[0], None)
+            self._owners[name] = archive_id
+            self._names[archive_id] = (name, int(nbytes))
+            self._denied.pop(archive_id, None)
+
+        self._append({"name": name, "archive_id": archive_id, "size": int(nbytes)}, remember)
+
+    def _append(self, entry, remember):
+        line = json.dumps(entry) + "\n"
         with self._lock:
             self._load_index()
             fd = os.open(self._engine_path(INDEX_NAME),
                          os.O_WRONLY | os.O_CREAT | os.O_APPEND | _NOFOLLOW, 0o644)
+            data = line.encode("utf-8")
             try:
-                os.write(fd, line.encode("utf-8"))  # one write: appends do not interleave
+                os.write(fd, data)  # one write: appends of two processes do not interleave
+                size = os.fstat(fd).st_size
             finally:
                 os.close(fd)
-            self._load_index()
+            if size == self._offset + len(data):  # only our line is new: no need to read
+                self._offset = size
+                remember()
+            else:
+                self._load_index()

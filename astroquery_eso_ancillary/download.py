@@ -26,6 +26,7 @@ How one file is fetched:
 - Each worker thread has its own `requests.Session` (connection pool), never
   astroquery's shared session, whose debug hook would log request headers.
 """
+import contextlib
 import dataclasses
 import logging
 import math
@@ -73,6 +74,10 @@ BLOCK_SIZE = 1 << 20
 INTERRUPTED = "Interrupted: run the same download again to resume."
 #: The message of a file not downloaded because the login ran out.
 LOGIN_EXPIRED = "Login expired: log in (Eso.login()) and run again to resume."
+# The row key of a file still to decompress (never a manifest column).
+_PENDING_UNZIP = "_unzip"
+# Files larger than this get their resume record before the first byte (see _attempt).
+_RECORD_AT_ONCE = 64 << 10
 # Names of FITS files that arrive uncompressed (a whole number of 2880-byte blocks).
 _FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fz")
 
@@ -355,9 +360,10 @@ def _fits_problem(path, name, *, verify):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            with fits.open(path, checksum=True, memmap=False, lazy_load_hdus=False) as hdus:
-                for hdu in hdus:
-                    hdu.data  # noqa: B018 - reading the data is what checks DATASUM
+            # Opening every HDU with checksum=True checks CHECKSUM and DATASUM on the raw
+            # bytes (memory-mapped: a 2 GB weight map is not read into memory).
+            with fits.open(path, checksum=True, lazy_load_hdus=False):
+                pass
         except (OSError, ValueError, TypeError) as exc:
             return f"astropy.io.fits cannot read it ({type(exc).__name__})"
     bad = [str(w.message) for w in caught if "checksum" in str(w.message).lower()
@@ -461,10 +467,15 @@ def _attempt(job, dest, progress):
                 raise _SkipError(existing)
         cap = total if total is not None else _size_cap(job)
         received = offset
-        with dest.open_part(job.archive_id, append=append) as out:
-            if not append:
-                dest.save_validator(job.archive_id, url=job.url,
-                                    validator=_strong_validator(response))
+        # A small file's record is written only if its transfer breaks (two file
+        # operations fewer per file; a killed run fetches at most 64 KiB again); a larger
+        # one's before the first byte, so that even a kill leaves it resumable.
+        fresh_validator = None if append else _strong_validator(response)
+        eager = fresh_validator is not None and (total is None or total > _RECORD_AT_ONCE)
+        if eager:
+            dest.save_validator(job.archive_id, url=job.url, validator=fresh_validator)
+        out = dest.open_part(job.archive_id, append=append)
+        try:
             window_start, window_bytes = time.monotonic(), 0
             try:
                 for chunk in _body(response, options.block_size):
@@ -488,6 +499,12 @@ def _attempt(job, dest, progress):
                 raise _RetryError(f"Connection lost after {received} of "
                                   f"{total if total is not None else '?'} bytes "
                                   f"({_describe(exc)}).", status=status) from None
+        except BaseException:
+            out.close()
+            if fresh_validator is not None and not eager and received:
+                dest.save_validator(job.archive_id, url=job.url, validator=fresh_validator)
+            raise
+        out.close()
     if cap is not None and received > cap:
         dest.discard_part(job.archive_id)
         why = (f"the server sent more than its Content-Length ({total} bytes)" if total is not None
@@ -510,7 +527,8 @@ def _attempt(job, dest, progress):
         raise _FailError(f"Not a complete FITS file: {problem}. The bytes are kept aside as "
                          f"{kept.name}.", status=status)
     os.replace(dest.part_path(job.archive_id), final)
-    dest.discard_part(job.archive_id)
+    if append or eager:
+        dest.forget_validator(job.archive_id)
     dest.claim(final.name, job.archive_id, received)
     return final, status == 206, status
 
@@ -539,8 +557,10 @@ def download_file(job, progress=None, *, destination=None):
         worker thread), and with 0 while waiting. It may raise
         `CancelledError` to stop the download, leaving the part file to resume.
     destination : `~astroquery_eso_ancillary.destination.Destination`, optional
-        The folder's state, shared by the workers of one run (default: this
-        process's one for ``job.options.destination``).
+        The folder's state, shared by the worker threads of one run whose
+        caller holds its `~astroquery_eso_ancillary.destination.Destination.folder_lock`.
+        Default: this process's one for ``job.options.destination``, with a
+        lock per file (for executors whose workers are other processes).
 
     Returns
     -------
@@ -557,9 +577,12 @@ def download_file(job, progress=None, *, destination=None):
     """
     dest = destination or Destination.shared(job.options.destination)
     try:
-        with dest.lock(job.archive_id, timeout=job.options.lock_timeout,
-                       check=lambda: _check_cancel(progress)):
+        if destination is not None:  # the caller holds the folder's lock for the run
             row = _download_locked(job, dest, progress)
+        else:
+            with dest.lock(job.archive_id, timeout=job.options.lock_timeout,
+                           check=lambda: _check_cancel(progress)):
+                row = _download_locked(job, dest, progress)
     except CancelledError:
         raise
     except LockTimeoutError as exc:
@@ -575,9 +598,19 @@ def download_file(job, progress=None, *, destination=None):
 
 
 def _unzipped(job, row, path):
-    """Decompress a downloaded (or found) file when unzip=True; update the row."""
-    if not (job.options.unzip and is_compressed(path.name)):
-        return row
+    """Mark a downloaded (or found) file for decompression when unzip=True.
+
+    Decompression runs after the transfers (`_decompress_pending`), so that a
+    slow decoder never holds up the download threads.
+    """
+    if job.options.unzip and is_compressed(path.name):
+        row[_PENDING_UNZIP] = str(path)
+    return row
+
+
+def _decompress(job, row):
+    """Decompress the file a row marks (see `_unzipped`); update the row."""
+    path = Path(row.pop(_PENDING_UNZIP))
     try:
         plain = decompress_file(path, max_bytes=job.options.max_inflated_bytes)
     except DecompressError as exc:
@@ -587,8 +620,23 @@ def _unzipped(job, row, path):
     return row
 
 
+def _identity(job):
+    """Who the archive sees on this job's request: the ESO user name, or "" (anonymous)."""
+    credentials = job.options.credentials
+    if credentials is None or not credentials.allows(job.url):
+        return ""
+    return credentials.identity
+
+
 def _download_locked(job, dest, progress):
     options = job.options
+    refused = dest.denied(job.archive_id)
+    if refused is not None and refused == _identity(job) and not options.overwrite:
+        # Asked before with the same login and refused: not worth a request per file.
+        who = f"user {refused}" if refused else "anonymous users"
+        return job.row(http_status=401, message=(
+            f"HTTP 401 in an earlier run (to {who}): the file is proprietary. Log in (or "
+            "with another account) and run again to try it; overwrite=True asks anyway."))
     if not options.overwrite:
         known = dest.complete(job.archive_id)
         if known is not None:
@@ -616,6 +664,8 @@ def _download_locked(job, dest, progress):
                           message="A complete file of this name was already there.")
             return _unzipped(job, row, skip.path)
         except _FailError as fail:
+            if fail.status == 401:
+                dest.deny(job.archive_id, _identity(job))
             return job.row(message=fail.message, http_status=fail.status, attempts=attempts)
         except _RetryError as retry:
             failure, status, wait = retry.message, retry.status, retry.wait
@@ -701,7 +751,7 @@ class _Progress:
         self.stream.flush()
 
 
-def _thread_rows(jobs, run, max_workers, destination):
+def _thread_rows(jobs, run, max_workers, destination, host_connections):
     """Run jobs on daemon worker threads; yield (index, row) as each finishes.
 
     The threads are daemons that take jobs from a queue: scheduling costs the
@@ -714,18 +764,34 @@ def _thread_rows(jobs, run, max_workers, destination):
         tasks.put(item)
     results = queue.SimpleQueue()
 
+    slots = {}  # origin -> semaphore: at most host_connections transfers per host
+    slots_lock = threading.Lock()
+
+    def slot(url):
+        key = transport.origin(url)
+        with slots_lock:
+            if key not in slots:
+                slots[key] = threading.BoundedSemaphore(max(1, int(host_connections)))
+            return slots[key]
+
     def work():
         while not run.cancelled:
             try:
                 index, job = tasks.get_nowait()
             except queue.Empty:
                 return
+            host = slot(job.url)
+            while not host.acquire(timeout=0.1):
+                if run.cancelled:
+                    return
             try:
                 row = download_file(job, run.add, destination=destination)
             except CancelledError:
                 row = _interrupted(job)
             except Exception as exc:  # a bug: still one row
                 row = job.row(message=f"Unexpected failure: {_describe(exc)}")
+            finally:
+                host.release()
             results.put((index, row))
 
     run.results = results
@@ -782,8 +848,8 @@ class DownloadInterrupted(KeyboardInterrupt):
         self.manifest = None
 
 
-def download_files(jobs, *, executor=None, max_workers=4, progress=True,
-                   expected_bytes=None):
+def download_files(jobs, *, executor=None, max_workers=8, progress=True,
+                   expected_bytes=None, host_connections=8):
     """Run many `FileJob` and return their manifest rows, in the order given.
 
     Parameters
@@ -795,6 +861,8 @@ def download_files(jobs, *, executor=None, max_workers=4, progress=True,
         workers' number of tasks are in flight at once).
     max_workers : int, optional
         Number of worker threads.
+    host_connections : int, optional
+        Most transfers open at once to one host (worker threads).
     progress : bool, optional
         Draw the aggregate progress line.
     expected_bytes : int, optional
@@ -819,17 +887,22 @@ def download_files(jobs, *, executor=None, max_workers=4, progress=True,
         return []
     run = _Progress(len(jobs), enabled=progress, expected_bytes=expected_bytes)
     rows = [None] * len(jobs)
+    held = contextlib.nullcontext()
     if executor is None:
         destination = Destination.shared(jobs[0].options.destination)
-        source = _thread_rows(jobs, run, max_workers, destination)
+        held = destination.folder_lock(timeout=jobs[0].options.lock_timeout)
+        source = _thread_rows(jobs, run, max_workers, destination, host_connections)
     else:
         source = _executor_rows(jobs, run, executor, window=max(16, 4 * max_workers))
         run.bytes_per_file = True  # byte counts stay in the workers' processes
     try:
-        for index, row in source:
-            rows[index] = row
-            run.finished(row)
+        with held:
+            for index, row in source:
+                rows[index] = row
+                run.finished(row)
         run.draw(final=True)
+    except LockTimeoutError as exc:
+        return [job.row(message=f"Not downloaded: {exc.strerror}.") for job in jobs]
     except BaseException as exc:
         run.cancel()
         if not isinstance(exc, KeyboardInterrupt):
@@ -846,7 +919,12 @@ def download_files(jobs, *, executor=None, max_workers=4, progress=True,
         rows = [row if row is not None else _interrupted(job)
                 for row, job in zip(rows, jobs, strict=True)]
         run.draw(final=True)
+        for row in rows:  # left compressed: a re-run with unzip=True decompresses them
+            row.pop(_PENDING_UNZIP, None)
         raise DownloadInterrupted(rows) from None
+    for job, row in zip(jobs, rows, strict=True):
+        if _PENDING_UNZIP in row:
+            _decompress(job, row)
     return rows
 
 

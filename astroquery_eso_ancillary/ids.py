@@ -21,8 +21,9 @@ _PRODUCT_ID_RE = re.compile(ID_SHAPE)
 ARCHIVE_ID_SHAPE = r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]{0,199}$"
 _ARCHIVE_ID_RE = re.compile(ARCHIVE_ID_SHAPE)
 
-#: Column names under which a table of products carries the product id.
-PRODUCT_ID_COLUMNS = ("product_id", "dp_id", "DP.ID")
+#: Column names under which a table of products carries the product id (``ARCFILE``:
+#: the product column of astroquery 0.4.11's ``query_surveys``).
+PRODUCT_ID_COLUMNS = ("product_id", "dp_id", "DP.ID", "ARCFILE")
 
 
 def check_id(value, shape, *, what, example, accepted):
@@ -63,12 +64,16 @@ def as_product_ids(products):
     """Turn a str, list, Column or Table of products into a list of unique ids.
 
     Order is kept; repeated ids are dropped. A table must have a
-    ``product_id``, ``dp_id`` or ``DP.ID`` column.
+    ``product_id``, ``dp_id``, ``DP.ID`` or ``ARCFILE`` column (the last is
+    what astroquery 0.4.11's ``query_surveys`` returns). A str may list several
+    ids, comma-separated (as ESO's own ``query_ancillary(dp_id=...)`` takes them).
 
     Examples
     --------
     >>> as_product_ids(["ADP.2024-03-19T05:58:04.407", "ADP.2024-03-19T05:58:04.407"])
     ['ADP.2024-03-19T05:58:04.407']
+    >>> as_product_ids("ADP.2024-03-19T05:58:04.407, ADP.2021-04-12T12:27:33.887")
+    ['ADP.2024-03-19T05:58:04.407', 'ADP.2021-04-12T12:27:33.887']
     """
     if products is None:
         raise ValueError("No product ids given.")
@@ -81,8 +86,10 @@ def as_product_ids(products):
         else:
             raise ValueError("A table of products needs a column named one of "
                              f"{', '.join(PRODUCT_ID_COLUMNS)}; it has {', '.join(colnames)}.")
-    if isinstance(products, (str, bytes)):
-        products = [products]
+    if isinstance(products, bytes):
+        products = products.decode("ascii", "replace")
+    if isinstance(products, str):
+        products = [p for p in products.split(",") if p.strip()] or [products]
     elif isinstance(products, dict) or not hasattr(products, "__iter__"):
         raise TypeError("product ids must be a str, a list of str, a Column or a Table, "
                         f"not {type(products).__name__}.")

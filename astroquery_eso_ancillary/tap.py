@@ -49,6 +49,8 @@ ASYNC_EXECUTION_DURATION = 3600
 ASYNC_MAX_WAIT = ASYNC_EXECUTION_DURATION + 400.0
 #: Longest single UWS blocking wait (``WAIT``) asked of the service, in seconds.
 UWS_WAIT = 30
+#: Chunks of ids at most this long are not split further when the service refuses them.
+_SMALLEST_SPLIT = 500
 _ACTIVE_PHASES = frozenset({"PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED", "UNKNOWN"})
 
 
@@ -480,8 +482,18 @@ def run_selection(client, plan, *, product_ids=None, chunk_size=None, limit=None
         if want is not None and want <= 0:
             break
         text = _render(query, ids, refinements, False)
-        table, service_cut, maxrec = _fetch(client, text, want=want,
-                                            refinements=refinements, async_job=async_job)
+        try:
+            table, service_cut, maxrec = _fetch(client, text, want=want,
+                                                refinements=refinements, async_job=async_job)
+        except (EsoQueryError, EsoServiceError) as exc:
+            if not ids or len(ids) <= _SMALLEST_SPLIT:
+                raise
+            # A service may refuse a query this long (its limits are not published):
+            # ask for the two halves instead.
+            log.debug(f"A query of {len(ids)} ids failed ({type(exc).__name__}); "
+                      "splitting it in two.")
+            pending[:0] = [ids[:len(ids) // 2], ids[len(ids) // 2:]]
+            continue
         queries.append(text)
         if service_cut and split_on_overflow and ids and len(ids) > 1:
             pending[:0] = [ids[:len(ids) // 2], ids[len(ids) // 2:]]

@@ -8,7 +8,7 @@ The client's HTTP transport: where every request of the package is made.
 - One retry policy, `RetryPolicy`, for TAP, DataLink and downloads alike:
   which failures are worth another attempt (connection errors, bodies cut
   short, HTTP 429, 500, 502, 503, 504), how long to wait (exponential
-  backoff, ``Retry-After`` wins, capped at `MAX_WAIT`) and how often.
+  backoff, ``Retry-After`` wins, capped at ``MAX_WAIT``) and how often.
 - Body completeness: `check_complete`.
 - Login: `request_token` asks ESO's token service for a token.
 - Credentials: `Credentials` holds a token and the archive's own origins;
@@ -157,7 +157,8 @@ def send_with_retries(send, url, *, policy=None):
 
     Connection errors, bodies cut short and the policy's statuses are retried
     ``policy.retries`` times (default `RetryPolicy.from_conf`), waiting as the
-    policy says; then `EsoServiceError`. A timeout is not retried.
+    policy says; then `~astroquery_eso_ancillary.EsoServiceError`. A timeout is not
+    retried.
 
     Examples
     --------
@@ -228,6 +229,8 @@ class Credentials:
     renew : callable, optional
         ``renew()`` returns a new token, or None when it cannot (no stored
         password, the service refused).
+    identity : str, optional
+        Who the token logs in (the ESO user name), for records of refusals.
 
     Examples
     --------
@@ -236,10 +239,11 @@ class Credentials:
     (False, False)
     """
 
-    __slots__ = ("_lock", "_renew", "_token", "expires", "origins")
+    __slots__ = ("_lock", "_renew", "_token", "expires", "identity", "origins")
 
-    def __init__(self, token, origins, *, expires=None, renew=None):
+    def __init__(self, token, origins, *, expires=None, renew=None, identity="user"):
         self._token = token
+        self.identity = identity
         self.origins = frozenset(origin(o) for o in origins)
         self.expires = expires
         self._renew = renew
@@ -251,12 +255,14 @@ class Credentials:
     __str__ = __repr__
 
     def __getstate__(self):
-        return {"token": self._token, "origins": sorted(self.origins), "expires": self.expires}
+        return {"token": self._token, "origins": sorted(self.origins), "expires": self.expires,
+                "identity": self.identity}
 
     def __setstate__(self, state):
         self._token = state["token"]
         self.origins = frozenset(state["origins"])
         self.expires = state.get("expires")
+        self.identity = state.get("identity", "user")
         self._renew = None
         self._lock = threading.Lock()
 
@@ -404,6 +410,11 @@ class QuerySession(requests.Session):
         self.headers["User-Agent"] = user_agent()
 
     def request(self, method, url, **kwargs):
+        """Send one request as `requests.Session.request` does, with retries and a cap.
+
+        The credentials (if any) are added for the archive's own origins only,
+        and the whole body is read at once.
+        """
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
         kwargs["stream"] = True  # read below, with a cap on what it inflates to

@@ -4,8 +4,9 @@ Decompress downloaded ``.gz`` and ``.Z`` files in Python.
 
 ESO serves raw files as ``.fits.Z`` (Unix ``compress``, LZW) and some others
 as ``.gz``. Python reads gzip but has no LZW decoder, and calling an external
-``gunzip`` (as astroquery does) fails where none is installed, so a small
-streaming decoder lives here.
+``gunzip`` (as astroquery does) fails where none is installed. The C decoder
+of the optional ``ncompress`` package is used when it is installed (about 40
+times faster); a small streaming decoder in Python is the fallback.
 """
 import gzip
 import os
@@ -13,6 +14,11 @@ import zlib
 from pathlib import Path
 
 from .exceptions import EsoAncillaryError
+
+try:  # optional: pip install "astroquery_eso_ancillary[fast]"
+    import ncompress
+except ImportError:
+    ncompress = None
 
 __all__ = ["DecompressError", "decompress_file", "decompressed_name", "is_compressed"]
 
@@ -112,7 +118,7 @@ def decompress_file(path, *, remove=True, max_bytes=None):
             if path.name.lower().endswith(".gz"):
                 _gunzip(src, dst)
             else:
-                lzw_decompress(src, dst)
+                _unlzw(src, dst)
     except (OSError, EOFError, zlib.error, DecompressError) as exc:
         part.unlink(missing_ok=True)
         if isinstance(exc, DecompressError):
@@ -125,6 +131,16 @@ def decompress_file(path, *, remove=True, max_bytes=None):
     if remove:
         path.unlink()
     return target
+
+
+def _unlzw(src, dst):
+    if ncompress is None:
+        lzw_decompress(src, dst)
+        return
+    try:
+        ncompress.decompress(src, dst)
+    except (ValueError, RuntimeError) as exc:
+        raise DecompressError(f"not a valid .Z (LZW) stream ({exc})") from None
 
 
 def _gunzip(src, dst):

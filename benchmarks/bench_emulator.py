@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from astroquery_eso_ancillary.emulator.data import Archive
+from astroquery_eso_ancillary.emulator.engine import Engine
 
 RESULTS = Path(__file__).parent / "results" / "emulator.json"
 LOAD_TARGET_S = 10.0
@@ -70,7 +71,7 @@ def main(argv=None):
     cpu0 = time.process_time()
     archive = Archive(seed=args.seed, products=n_products)
     t_plan = time.perf_counter() - t0
-    engine = archive.engine
+    engine = Engine(archive)
     t_load = time.perf_counter() - t0
     cpu_load = time.process_time() - cpu0
     n_rows = engine.run("SELECT COUNT(*) FROM phase3v2.product_files").rows[0][0]

@@ -421,3 +421,87 @@ def test_cache_is_used_unless_no_cache(eso_archive, cli_env, tmp_path):
     # First run fills the cache, the second reads it, --no-cache asks the archive again.
     assert tap_requests[0] > 0 and tap_requests[2] > 0
     assert tap_requests[1] == 0
+
+
+def test_selecting_as_astronomers_do(eso_archive, cli_env, tmp_path):
+    """Names in any case, the API's keywords as options, sky positions in text,
+    counts to a file, and one-line exits for typos and for nothing found."""
+    archive, url = eso_archive.archive, eso_archive.url
+    unknown = "ADP.1999-01-01T00:00:00.000"
+    product = archive.product(EXAMPLE1)
+    centre = SkyCoord(product["s_ra"], product["s_dec"], unit="deg")
+    ra, dec = centre.to_string("hmsdms", sep=":").split()
+    results = run_all(cli_env, {
+        "lower case": ["query", "--archive", url, "--collections", "muse",
+                       "--categories", "ancillary.preview", "--count",
+                       "--output", tmp_path / "count.txt"],
+        "count table": ["query", "--archive", url, "--collection", "MUSE", "--count",
+                        "--output", tmp_path / "count.ecsv"],
+        "typo": ["query", "--archive", url, "--category", "ANCILLARY.PREVEIW"],
+        "typo categories": ["categories", "--archive", url, "--instruments", "ESPRESO"],
+        "unknown id": ["files", unknown, "--archive", url],
+        "unknown id query": ["query", "--archive", url, "--dp-id", unknown],
+        "unknown id download": ["download", unknown, "--archive", url,
+                                "--destination", tmp_path / "dl"],
+        "nothing in selection": ["query", "--archive", url, "--collection", "MUSE",
+                                 "--original-filename", "NO_SUCH_FILE*"],
+        "sexagesimal cone": ["query", "--archive", url, "--cone", ra, dec, "1arcmin",
+                             "--columns", "archive_id", "--format", "ecsv"],
+        "target": ["query", "--archive", url, "--target", centre.to_string("hmsdms"),
+                   "--radius", "1arcmin", "--columns", "archive_id", "--format", "ecsv"],
+        "categories in a cone": ["categories", "--archive", url, "--cone", ra, dec, "1arcmin",
+                                 "--format", "json"],
+        "product ids option": ["files", "--product-ids", f"{EXAMPLE1},{EXAMPLE2}",
+                               "--categories", "ancillary.ccf", "--archive", url,
+                               "--format", "ecsv"],
+        "ecsv": ["query", EXAMPLE1, "--archive", url, "--output", tmp_path / "ex1.ecsv"],
+        "bad cone": ["query", "--archive", url, "--cone", "03:33:36", "-36:08:25", "5kg"],
+        "categories help": ["categories", "--help"],
+    })
+    eso = eso_archive.eso
+    eso.ROW_LIMIT = -1
+    assert_ok(results["lower case"])
+    assert int((tmp_path / "count.txt").read_text()) == eso.query_ancillary(
+        collections="MUSE", categories="ANCILLARY.PREVIEW", count_only=True) > 0
+    assert_ok(results["count table"])
+    assert list(Table.read(tmp_path / "count.ecsv")["count"]) == [
+        eso.query_ancillary(collections="MUSE", count_only=True)]
+    assert_one_line_error(results["typo"], 2, "Did you mean ANCILLARY.PREVIEW")
+    assert_one_line_error(results["typo categories"], 2, "Did you mean ESPRESSO")
+    for label in ("unknown id", "unknown id query", "unknown id download"):
+        assert_one_line_error(results[label], 1, "nothing found", unknown, "not found")
+        assert "nothing to do" not in results[label].stderr
+    assert_one_line_error(results["nothing in selection"], 1, "nothing found")
+
+    by_api = eso.query_ancillary(cone_ra=product["s_ra"], cone_dec=product["s_dec"],
+                                 cone_radius=1 / 60, columns=["archive_id"])
+    assert len(by_api) > 0
+    for label in ("sexagesimal cone", "target"):
+        assert_ok(results[label])
+        got = Table.read(results[label].stdout, format="ascii.ecsv")
+        assert list(got["archive_id"]) == [str(a) for a in by_api["archive_id"]], label
+    assert_ok(results["categories in a cone"])
+    rows = json.loads(results["categories in a cone"].stdout)
+    expected = eso.list_ancillary_categories(coordinates=centre, radius="1arcmin")
+    assert {r["eso_category"]: r["n_files"] for r in rows} == dict(
+        zip(expected["eso_category"], expected["n_files"], strict=True))
+    assert_ok(results["product ids option"])
+    got = Table.read(results["product ids option"].stdout, format="ascii.ecsv")
+    assert set(got["eso_category"]) == {"ANCILLARY.CCF"} and len(got) == sum(
+        f["eso_category"] == "ANCILLARY.CCF" for f in archive.files_of(EXAMPLE2))
+    assert_ok(results["ecsv"])
+    text = (tmp_path / "ex1.ecsv").read_text()
+    assert '"""' not in text and "string" in text and "object" not in text
+    assert_one_line_error(results["bad cone"], 2, "--cone", "5kg")
+
+    assert_ok(results["categories help"])
+    helps = results["categories help"].stdout
+    for option in ("--collection", "--collections", "--instrument", "--instruments",
+                   "--product-id", "--product-ids", "--target", "--radius", "--cone",
+                   "--output", "--format", "--columns", "--archive", "--no-cache"):
+        assert option in helps, option
+    from astroquery_eso_ancillary.cli import build_parser
+    parser = build_parser()
+    categories = parser._subparsers._group_actions[0].choices["categories"]
+    undocumented = [a.option_strings for a in categories._actions if not a.help]
+    assert undocumented == []

@@ -35,7 +35,7 @@ def archive():
 
 @pytest.fixture(scope="module")
 def engine(archive):
-    return archive.engine
+    return Engine(archive)
 
 
 def _as_rows(files, columns=FILE_COLUMNS):
@@ -186,11 +186,12 @@ def test_left_join_keeps_products_without_ancillaries(engine, archive):
 
 
 def test_concatenation_and_functions(engine, archive):
-    result = engine.run(f"SELECT product_id || '/' || extension AS tag, LOWER(extension), "
-                        f"UPPER('x'), MOD(7.5, 2), ROUND(2.567, 1), ABS(-3), "
-                        f"COALESCE(NULL, 4) FROM phase3v2.product_files "
+    # ADQL 2.0 functions only (LOWER, UPPER, COALESCE are ADQL 2.1: see the refusals)
+    result = engine.run(f"SELECT product_id || '/' || extension AS tag, "
+                        f"MOD(7.5, 2), ROUND(2.567, 1), ABS(-3), "
+                        f"TRUNCATE(2.56, 1), POWER(2, 3) FROM phase3v2.product_files "
                         f"WHERE archive_id = '{MUSE_CUBE}'")
-    assert result.rows == [(f"{MUSE_CUBE}/FITS", "fits", "X", 1.5, 2.6, 3, 4)]
+    assert result.rows == [(f"{MUSE_CUBE}/FITS", 1.5, 2.6, 3, 2.5, 8.0)]
     assert result.columns[0].datatype == "char"
 
 
@@ -237,7 +238,15 @@ def test_tap_schema_tables_keys_and_schemas(engine):
     keys = engine.run("SELECT k.from_table, k.target_table, c.from_column, c.target_column "
                       "FROM TAP_SCHEMA.keys AS k JOIN TAP_SCHEMA.key_columns AS c "
                       "ON k.key_id = c.key_id")
-    assert keys.rows == [("phase3v2.product_files", "ivoa.ObsCore", "product_id", "dp_id")]
+    assert keys.rows[0] == ("phase3v2.product_files", "ivoa.ObsCore", "product_id", "dp_id")
+    # TAP_SCHEMA's own links are published too (TAP 1.1)
+    assert ("TAP_SCHEMA.columns", "TAP_SCHEMA.tables", "table_name", "table_name") in keys.rows
+    assert ("TAP_SCHEMA.key_columns", "TAP_SCHEMA.keys", "key_id", "key_id") in keys.rows
+    assert len(keys.rows) == 6
+    # a reserved column name is published delimited, ready to paste into ADQL
+    delimited = engine.run("SELECT column_name FROM TAP_SCHEMA.columns WHERE table_name = "
+                           "'TAP_SCHEMA.columns' AND column_name IN ('size', '\"size\"')")
+    assert delimited.rows == [('"size"',)]
     sized = engine.run('SELECT "size", column_name FROM TAP_SCHEMA.columns '
                        "WHERE table_name = 'ivoa.ObsCore'")
     assert len(sized.rows) == len(engine.archive.obscore_columns)
@@ -284,11 +293,42 @@ def test_size_kb_archive_publishes_size_kb():
     ("SELECT dp_id FROM ivoa.ObsCore WHERE (dp_id = 'x'", "syntax"),
     ("SELECT dp_id, FROM ivoa.ObsCore", "syntax"),
     ("SELECT 'abc FROM ivoa.ObsCore", "Cannot read"),
+    # ADQL 2.1 or optional features that ESO's ADQL 2.0 declaration does not include
+    ("SELECT LOWER(extension) FROM phase3v2.product_files", "LOWER() is not ADQL 2.0"),
+    ("SELECT UPPER(extension) FROM phase3v2.product_files", "UPPER() is not ADQL 2.0"),
+    ("SELECT COALESCE(s_fov, 0) FROM ivoa.ObsCore", "COALESCE() is not ADQL 2.0"),
+    ("SELECT dp_id FROM ivoa.ObsCore WHERE target_name ILIKE 'ngc%'", "ILIKE"),
+    ("SELECT dp_id FROM ivoa.ObsCore ORDER BY dp_id OFFSET 3", "OFFSET"),
+    ("SELECT dp_id FROM ivoa.ObsCore ORDER BY dp_id OFFSET 3 ROWS", "OFFSET"),
+    ("SELECT CAST(s_ra AS INTEGER) FROM ivoa.ObsCore", "CAST"),
+    ("SELECT s_ra::text FROM ivoa.ObsCore", ":: cast"),
+    ("SELECT dp_id FROM ivoa.ObsCore UNION SELECT product_id FROM phase3v2.product_files",
+     "UNION"),
+    ("WITH x AS (SELECT dp_id FROM ivoa.ObsCore) SELECT dp_id FROM x", "WITH"),
+    ("SELECT CASE WHEN s_ra > 1 THEN 1 ELSE 0 END FROM ivoa.ObsCore", "CASE"),
+    ("SELECT dp_id FROM ivoa.ObsCore WHERE 1 = TRUE", "TRUE"),
+    ("SELECT NULL FROM ivoa.ObsCore", "IS NULL"),
+    ("SELECT LN(s_ra) FROM ivoa.ObsCore", "Unknown function 'LN'"),
+    ("SELECT CEIL(s_ra) FROM ivoa.ObsCore", "Unknown function 'CEIL'"),
+    ("SELECT SUBSTRING(dp_id, 1, 3) FROM ivoa.ObsCore", "SUBSTRING"),
+    ("SELECT REGION('CIRCLE ICRS 1 2 3') FROM ivoa.ObsCore", "REGION"),
+    # reserved words as bare identifiers
+    ("SELECT size FROM TAP_SCHEMA.columns", "'size' is a reserved"),
+    ("SELECT c.size FROM TAP_SCHEMA.columns AS c", "'size' is a reserved"),
+    ("SELECT dp_id AS value FROM ivoa.ObsCore", "'value' is a reserved"),
+    ("SELECT dp_id AS first FROM ivoa.ObsCore", "'first' is a reserved"),
+    ("SELECT date.dp_id FROM ivoa.ObsCore AS date", "'date' is a reserved"),
 ])
 def test_non_adql_is_refused_with_a_clear_message(engine, adql, words):
     with pytest.raises(AdqlError) as info:
         engine.run(adql)
     assert words.lower() in str(info.value).lower()
+
+
+def test_reserved_words_work_between_double_quotes(engine):
+    result = engine.run('SELECT c."size", c.column_name AS "value" FROM TAP_SCHEMA.columns '
+                        "AS c WHERE c.column_name = 'dp_id'")
+    assert result.columns == ["size", "value"] and result.rows == [(None, "dp_id")]
 
 
 def test_refused_statements_changed_nothing(engine, archive):
@@ -440,7 +480,7 @@ def test_concurrent_queries_from_threads(engine, archive):
 
 def test_base_url_change_reaches_the_engine():
     archive = Archive(products=3)
-    engine = archive.engine
+    engine = Engine(archive)
     archive.base_url = "http://127.0.0.1:4321"
     row = engine.run(f"SELECT access_url FROM phase3v2.product_files "
                      f"WHERE archive_id = '{MUSE_CUBE}'").rows[0][0]

@@ -180,13 +180,13 @@ def test_5000_ids_chunked_ordered_deduplicated(eso_archive):
     random.Random(5).shuffle(ids)
     assert len(set(ids)) == 5000
     with_duplicates = ids + real[:50]
-    with pytest.warns(NoResultsWarning) as record:
+    with pytest.warns(NoResultsWarning) as record, conf.set_temp("id_chunk_size", 1000):
         table = eso_archive.eso.get_product_files(with_duplicates, datalink=False)
+        sent = data_queries(eso_archive)
+        assert len(sent) == math.ceil(5000 / conf.id_chunk_size)  # several chunks, merged
     assert len(record) == 1
     assert f"{len(unknown)} of 5000 product id(s)" in str(record[0].message)
     assert "more)" in str(record[0].message)
-    sent = data_queries(eso_archive)
-    assert len(sent) == math.ceil(5000 / conf.id_chunk_size)
     order = [pid for pid in ids if pid in set(real)]
     expected = sorted(archive.files, key=lambda f: (order.index(f["product_id"]),
                                                     f["archive_id"] != f["product_id"],
@@ -203,10 +203,11 @@ def test_5000_ids_chunked_ordered_deduplicated(eso_archive):
 
 
 def test_overflowing_chunk_is_split(eso_archive_factory, no_warnings):
-    emu = eso_archive_factory(products=12, hard_maxrec=40)  # TAP_SCHEMA still fits
+    # 70: the 62 TAP_SCHEMA.columns rows of the two tables (ObsCore has 54) still fit
+    emu = eso_archive_factory(products=20, hard_maxrec=70)
     ids = [p["dp_id"] for p in emu.archive.products]
     expected = files_where(emu.archive, ids)
-    assert len(expected) > 40
+    assert len(expected) > 70
     table = emu.eso.get_product_files(ids, datalink=False)
     assert archive_ids(table) == [f["archive_id"] for f in expected]
     sent = data_queries(emu)
@@ -402,8 +403,12 @@ def test_row_limit_warnings(eso_archive):
         warnings.simplefilter("error")
         assert len(eso.query_ancillary(collections="MUSE", top=3)) == 3
         assert len(eso.query_ancillary(EX1, categories="ANCILLARY.PREVIEW")) == 3
-    with pytest.warns(NoResultsWarning):
-        assert len(eso.query_ancillary(collections="NO_SUCH_COLLECTION")) == 0
+    with pytest.warns(NoResultsWarning, match="no results"):
+        assert len(eso.query_ancillary(collections="MUSE",
+                                       original_filename="NO_SUCH_FILE*")) == 0
+    # A collection the archive does not have is an error, not an empty result.
+    with pytest.raises(ValueError, match="NO_SUCH_COLLECTION"):
+        eso.query_ancillary(collections="NO_SUCH_COLLECTION")
 
 
 def test_order_by(unlimited, eso_archive, no_warnings):
@@ -610,8 +615,10 @@ def test_list_ancillary_categories(eso_archive, no_warnings):
     by_instrument = eso.list_ancillary_categories(instruments="MUSE")
     assert dict(zip(by_instrument["eso_category"], by_instrument["n_files"],
                     strict=True)) == counts
-    with pytest.warns(NoResultsWarning):
-        assert len(eso.list_ancillary_categories(collections="NOPE")) == 0
+    with pytest.warns(NoResultsWarning):  # both exist, but never together
+        assert len(eso.list_ancillary_categories(collections="MUSE", instruments="HARPS")) == 0
+    with pytest.raises(ValueError, match="'NOPE' is no collection"):
+        eso.list_ancillary_categories(collections="NOPE")
 
 
 def test_remaining_keywords(eso_archive, no_warnings):
@@ -644,14 +651,14 @@ def test_remaining_keywords(eso_archive, no_warnings):
 
 
 def test_service_row_cap_is_reported(eso_archive_factory):
-    emu = eso_archive_factory(products=12, hard_maxrec=40)
+    emu = eso_archive_factory(products=20, hard_maxrec=70)  # TAP_SCHEMA (62 rows) fits
     eso = emu.eso
     eso.ROW_LIMIT = -1
     total = sum(f["eso_category"].startswith("ANCILLARY.") for f in emu.archive.files)
-    assert total > 40
+    assert total > 70
     with pytest.warns(MaxResultsWarning, match="its own limit"):
         table = eso.query_ancillary()
-    assert len(table) == 40
+    assert len(table) == 70
     with pytest.warns(MaxResultsWarning, match="its own limit"):  # refined path too
         eso.query_ancillary(original_filename="*_*")
 

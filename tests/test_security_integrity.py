@@ -310,7 +310,7 @@ def test_a_lock_held_by_a_hung_process_is_waited_for_with_a_bound(eso_archive, d
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         from astroquery_eso_ancillary.destination import Destination
-        with Destination({str(dest)!r}).lock({PREVIEW!r}, timeout=5):
+        with Destination({str(dest)!r}).folder_lock(timeout=5):
             print("held", flush=True)
             time.sleep(30)
     """)], stdout=subprocess.PIPE, text=True)

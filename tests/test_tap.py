@@ -1,4 +1,5 @@
 """tap.py against the emulator: sync/async runs, errors, retries, schema discovery."""
+import logging
 import re
 
 import pytest
@@ -227,3 +228,18 @@ def test_half_written_cache_file_is_asked_again(eso_archive):
     before = len(sync_requests(eso_archive))
     assert len(tap.TapClient(eso).run(Q_EX1).table) == 6
     assert len(sync_requests(eso_archive)) == before + 1
+
+
+def test_sync_time_out_is_run_again_as_a_job(eso_archive_factory, caplog):
+    # ESO's service ends a sync query at its limit with HTTP 202 and "Time out! ...";
+    # the client runs it again asynchronously and says so once.
+    emu = eso_archive_factory(products=5, sync_timeout=0.5, query_delay=1.0)
+    client = tap.TapClient(emu.eso, cache=False)
+    with caplog.at_level(logging.INFO, logger="astroquery"):
+        result = client.run(Q_EX1)
+    assert len(result.table) == 6
+    statuses = [q.status for q in emu.requests if q.path.endswith("/sync")]
+    assert 202 in statuses
+    assert any(r.path.endswith("/async") and r.method == "POST" for r in emu.requests)
+    said = [r.getMessage() for r in caplog.records if "asynchronous job" in r.getMessage()]
+    assert len(said) == 1 and "time limit" in said[0]

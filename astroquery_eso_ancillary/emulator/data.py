@@ -23,146 +23,23 @@ import bisect
 import random
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from math import cos, pi
 
+from .geometry import galactic
+from .schema import OBSCORE_DERIVED, SIZE_COLUMNS, archive_tables
+
 __all__ = [
     "OBSOLETE_PRODUCT_ID",
     "SIZE_COLUMNS",
     "Archive",
-    "ColumnDef",
-    "TableDef",
-    "archive_tables",
 ]
-
-#: Accepted names of the file size column (``size_kb`` is the pre-2025 name).
-SIZE_COLUMNS = ("access_estsize", "size_kb")
 
 #: The obsolete VMC product of the reference, known to DataLink only.
 OBSOLETE_PRODUCT_ID = "ADP.2013-06-20T17:15:42.690"
-
-
-# --------------------------------------------------------------------------- schema
-
-@dataclass(frozen=True)
-class ColumnDef:
-    """One column of a published table, as TAP_SCHEMA.columns describes it.
-
-    ``datatype`` is a VOTable datatype (``char``, ``int``, ``long``, ``double``);
-    ``arraysize`` is ``"*"`` for strings.
-    """
-
-    name: str
-    datatype: str
-    unit: str = ""
-    ucd: str = ""
-    description: str = ""
-    arraysize: str | None = None
-    xtype: str | None = None
-    indexed: bool = False
-    principal: bool = True
-
-
-@dataclass(frozen=True)
-class TableDef:
-    """A published table: schema, name, description and its `ColumnDef` columns."""
-
-    schema: str
-    name: str
-    description: str
-    columns: tuple
-
-    @property
-    def qualified_name(self):
-        """``schema.name``, as TAP_SCHEMA.tables spells it."""
-        return f"{self.schema}.{self.name}"
-
-    @property
-    def column_names(self):
-        """The column names, in table order."""
-        return [c.name for c in self.columns]
-
-
-def _char(name, ucd, description, *, indexed=False, xtype=None, principal=True):
-    return ColumnDef(name, "char", "", ucd, description, "*", xtype, indexed, principal)
-
-
-def _num(name, datatype, unit, ucd, description, *, indexed=False, principal=True):
-    return ColumnDef(name, datatype, unit, ucd, description, None, None, indexed, principal)
-
-
-def archive_tables(size_column="access_estsize"):
-    """The two published data tables, with the size column named ``size_column``.
-
-    Parameters
-    ----------
-    size_column : str
-        ``"access_estsize"`` (ESO today) or ``"size_kb"`` (ESO before 2025).
-
-    Returns
-    -------
-    tuple of TableDef
-        ``(ivoa.ObsCore, phase3v2.product_files)``.
-
-    Examples
-    --------
-    >>> obscore, files = archive_tables("size_kb")
-    >>> files.column_names[6]
-    'size_kb'
-    """
-    if size_column not in SIZE_COLUMNS:
-        raise ValueError(f"size_column must be one of {SIZE_COLUMNS}, not {size_column!r}")
-    obscore = TableDef("ivoa", "ObsCore", "IVOA ObsCore: one row per Phase 3 product", (
-        _char("dp_id", "meta.id;meta.main", "ESO product identifier (ADP.*)", indexed=True),
-        _char("obs_publisher_did", "meta.ref.ivoid", "IVOA publisher dataset identifier"),
-        _char("obs_collection", "meta.id", "Phase 3 collection", indexed=True),
-        _char("obs_id", "meta.id", "Observation identifier"),
-        _char("facility_name", "meta.id;instr.tel", "Telescope"),
-        _char("instrument_name", "meta.id;instr", "Instrument", indexed=True),
-        _char("dataproduct_type", "meta.id", "image, spectrum, cube or measurements"),
-        _num("calib_level", "int", "", "meta.code;obs.calib", "Calibration level (2 or 3)"),
-        _char("target_name", "meta.id;src", "Target as given by the PI or survey"),
-        _num("s_ra", "double", "deg", "pos.eq.ra", "Right ascension (ICRS)"),
-        _num("s_dec", "double", "deg", "pos.eq.dec", "Declination (ICRS)"),
-        _num("s_fov", "double", "deg", "phys.angSize;instr.fov", "Field of view diameter"),
-        _char("s_region", "pos.outline;obs.field", "Footprint (STC-S)", xtype="adql:REGION"),
-        _num("s_resolution", "double", "arcsec", "pos.angResolution", "Spatial resolution"),
-        _num("t_min", "double", "d", "time.start;obs.exposure", "Start time (MJD)"),
-        _num("t_max", "double", "d", "time.end;obs.exposure", "Stop time (MJD)"),
-        _num("t_exptime", "double", "s", "time.duration;obs.exposure", "Exposure time"),
-        _num("em_min", "double", "m", "em.wl;stat.min", "Shortest wavelength"),
-        _num("em_max", "double", "m", "em.wl;stat.max", "Longest wavelength"),
-        _num("em_res_power", "double", "", "spect.resolution", "Spectral resolving power"),
-        _char("o_ucd", "meta.ucd", "UCD of the observable"),
-        _char("proposal_id", "meta.id;obs.proposal", "ESO programme identifier"),
-        _char("obs_release_date", "time.release", "Date the product becomes public",
-              xtype="timestamp"),
-        _char("access_url", "meta.ref.url", "DataLink URL of the product"),
-        _char("access_format", "meta.code.mime", "Format of access_url"),
-        _num("access_estsize", "long", "kbyte", "phys.size;meta.file",
-             "Estimated size of the science file"),
-        _char("release_description", "meta.ref.url", "Phase 3 release description"),
-    ))
-    files = TableDef("phase3v2", "product_files",
-                     "Every file (science and ancillary) of every current Phase 3 product", (
-        _char("product_id", "meta.id", "The product (ivoa.ObsCore.dp_id)", indexed=True),
-        _char("archive_id", "meta.id;meta.file", "The file; equals product_id for the "
-              "science file", indexed=True),
-        _char("eso_category", "meta.code.class", "SCIENCE.* or ANCILLARY.* category",
-              indexed=True),
-        _char("extension", "meta.code.mime", "File type (FITS, PNG, TAR, LOG ...)"),
-        _char("original_filename", "meta.id;meta.file", "Name before ingestion (not unique)"),
-        _char("access_url", "meta.ref.url", "Download URL of the file"),
-        _num(size_column, "long", "kbyte", "phys.size;meta.file", "Estimated file size"),
-        _num("internal_file_id", "long", "", "meta.id", "Internal file number"),
-    ))
-    return obscore, files
-
-
-#: Foreign keys published in TAP_SCHEMA.keys: (from_table, target_table, [(from, to)]).
-FOREIGN_KEYS = (("phase3v2.product_files", "ivoa.ObsCore", (("product_id", "dp_id"),)),)
 
 
 # --------------------------------------------------------------------------- time helpers
@@ -220,7 +97,7 @@ def _proposal(rng, sec):
 # --------------------------------------------------------------------------- sky helpers
 
 _DEG = pi / 180.0
-_BOX_FORMAT = "POLYGON ICRS " + " ".join(["%.6f"] * 8)
+_BOX_FORMAT = "POLYGON J2000 " + " ".join(["%.6f"] * 8)
 
 def _box(ra, dec, half):
     """STC-S polygon of a square of half-size ``half`` deg centred on (ra, dec)."""
@@ -230,7 +107,7 @@ def _box(ra, dec, half):
 
 
 def _circle(ra, dec, r):
-    return f"CIRCLE ICRS {ra:.6f} {dec:.6f} {r:.6f}"
+    return f"CIRCLE J2000 {ra:.6f} {dec:.6f} {r:.6f}"
 
 
 # --------------------------------------------------------------------------- collections
@@ -529,9 +406,11 @@ def _ref(dp_id, collection, instrument, fields, files, first_internal):
 
 
 def _reference_products():
-    # Example 1 (verbatim files); ObsCore fields and internal ids are plausible fill-ins.
+    # Example 1 (verbatim files, target and position as ESO publishes them); the other
+    # ObsCore fields and internal ids are plausible fill-ins.
     ex1 = _ref("ADP.2024-03-19T05:58:04.407", "MUSE", "MUSE", dict(
-        target="NGC 5236", ra=204.2538, dec=-29.8658, mode_half=0.5 / 60, dptype="cube",
+        target="SKY_for_NGC4289", ra=185.224495, dec=3.712554, mode_half=0.5 / 60,
+        dptype="cube",
         obs="2024-03-07T08:09:46.977", t_end="2024-03-07T09:01:46.807", exptime=3000.0,
         em=(4.65e-7, 9.3e-7), res_power=3000.0, o_ucd="phot.flux.density;em.wl",
         obs_id="3442284", facility="ESO-VLT-U4", calib_level=2, proposal="0112.B-0360(A)",
@@ -567,7 +446,7 @@ def _reference_products():
         obs=exps[0], t_end="2018-09-03T10:07:43.861", exptime=3000.0, em=(3.78e-7, 7.89e-7),
         res_power=140000.0, o_ucd="phot.flux.density;em.wl", obs_id=obsnum,
         facility="ESO-VLT-U3", calib_level=2, proposal="1102.C-0744(A)",
-        release="2019-09-03T09:11:43Z", fov=1.0 / 3600, resolution=1.0, doc=170), ex2_files,
+        release="2019-09-03T09:11:43Z", fov=1.0 / 3600, resolution=1.0, doc=176), ex2_files,
         97_120_455)
     # Example 3: the previews' ids and kind are the reference's; the rest is filled in.
     ex3 = _ref("ADP.2016-06-01T14:07:30.134", "MUSE", "MUSE", dict(
@@ -599,9 +478,59 @@ def _obsolete_files():
              "v20121127_00495_st_tl_conf.fits", 129_470, 40_113_904)]
 
 
-# --------------------------------------------------------------------------- the archive
+# --------------------------------------------------------------------------- ESO's extra columns
 
-_OBSCORE_DERIVED = ("obs_publisher_did", "access_url", "access_format")
+# Per collection: (obstech, p3orig, multi_ob, creator, pixel scale arcsec, s_xel1, s_xel2,
+# em_xel, dataproduct_subtype), as the collections' release descriptions describe them.
+_PROFILES = {
+    "MUSE": ("IFU", "IDP", "S", "ESO", 0.2, 320, 320, 3681, None),
+    "ESPRESSO": ("ECHELLE", "IDP", "S", "ESO", None, 1, 1, 443262, None),
+    "HARPS": ("ECHELLE", "IDP", "S", "ESO", None, 1, 1, 313130, None),
+    "HAWKI": ("IMAGE", "IDP", "M", "ESO", 0.106, 4600, 4600, 1, "tile"),
+    "VVV": ("IMAGE", "EDP", "M", "VVV survey team", 0.339, 16000, 12000, 1, "tile"),
+    "VMC": ("IMAGE", "EDP", "M", "VMC survey team", 0.339, 16000, 12000, 1, "tile"),
+    "KiDS": ("IMAGE", "EDP", "M", "KiDS survey team", 0.2, 21000, 20000, 1, "coadd"),
+    "XSHOOTER": ("ECHELLE,SLIT", "IDP", "S", "ESO", None, 1, 1, 24000, None),
+    "KMOS": ("IFU", "IDP", "S", "ESO", 0.2, 14, 14, 2048, None),
+}
+_DEFAULT_PROFILE = ("IMAGE", "IDP", "S", "ESO", None, 1, 1, 1, None)
+_BANDS = {lohi: name for table in (_NIR_BANDS, _OPT_BANDS, _KMOS_BANDS)
+          for name, lohi in table.items()}
+
+def _extras(product, science_name):
+    """ESO's other ObsCore columns of a product, decided from its main ones.
+
+    They use no random draws (the generator's sequence, and so every other value, stays
+    as it was): what varies comes from a hash of the product id. Order: the stored
+    extra columns of `schema.archive_tables` (those in ``OBSCORE_DERIVED`` are computed
+    when asked for, see `Archive._product_dict`).
+    """
+    dp_id, collection, dptype, fov, exptime = (product[0], product[1], product[5],
+                                               product[10], product[15])
+    obstech, p3orig, multi_ob, creator, scale, xel1, xel2, em_xel, subtype = _PROFILES.get(
+        collection, _DEFAULT_PROFILE)
+    h = zlib.crc32(dp_id.encode())
+    u, v = (h & 0xFFFF) / 65536.0, (h >> 16) / 65536.0
+    image = dptype == "image"
+    narrow = collection == "MUSE" and fov < 0.01       # MUSE narrow-field mode
+    if dptype == "measurements":            # source tables: no pixels, no sampling
+        scale = xel1 = xel2 = None
+    elif narrow:
+        scale, xel1, xel2 = 0.025, 300, 300
+    return (round(21.0 + 3.0 * u, 2) if image else None,      # abmaglim
+            None,                                               # bib_reference
+            subtype if image else None,                         # dataproduct_subtype
+            em_xel, _BANDS.get((product[16], product[17])),     # em_xel, filter
+            multi_ob, 1 + int(v * 4),                           # multi_ob, n_obs
+            "absolute", "ivo://eso.org/origfile?" + science_name,  # o_calib_status, did
+            creator, obstech, p3orig, None, None,               # ..., pol_states, pol_xel
+            scale, xel1, xel2,                                  # s_pixel_scale, s_xel1/2
+            None if image else round(5.0 + 95.0 * u, 1),        # snr
+            round(0.05 + 0.3 * v, 3) if narrow else None,       # strehl
+            exptime, 1)                                         # t_resolution, t_xel
+
+
+# --------------------------------------------------------------------------- the archive
 
 
 class Archive:
@@ -637,13 +566,14 @@ class Archive:
         self.tables = archive_tables(size_column)
         self.obscore_columns = self.tables[0].column_names
         self.file_columns = self.tables[1].column_names
-        self._stored_obscore = [n for n in self.obscore_columns if n not in _OBSCORE_DERIVED]
+        self._stored_obscore = [n for n in self.obscore_columns if n not in OBSCORE_DERIVED]
         self._base_url = base_url.rstrip("/")
         self._lock = threading.RLock()
         self._cache = OrderedDict()          # product index -> (product dict, file dicts)
         self._blocks = OrderedDict()         # block number -> generated rows
         self._products = self._files = None
-        self._engine = None
+        self._file_count = None
+        self._base_url_watchers = []
         self._refs = _reference_products()
         self._plan(products)
         self._obsolete_rows = _obsolete_files()
@@ -734,6 +664,7 @@ class Archive:
                    round(ra, 6), round(dec, 6), fov, region, resolution, _mjd(obs),
                    _mjd(obs + t_span), exptime, em_min, em_max, res_power, o_ucd, proposal,
                    release, files[0][3], _DOC_URLS[c])
+        product += _extras(product, files[0][2])
         prefix, ms0 = dp_id[:24], int(dp_id[24:])
         internal = 100_000_000 + k * 64
         rows = [(dp_id, dp_id if n == 0 else f"{prefix}{ms0 + n:03d}", cat, ext, name, size,
@@ -753,6 +684,7 @@ class Archive:
                    f["dec"], f["fov"], region, f["resolution"], _mjd(t0), _mjd(t1),
                    f["exptime"], f["em"][0], f["em"][1], f["res_power"], f["o_ucd"],
                    f["proposal"], f["release"], files[0][4], _doc_url(f["doc"]))
+        product += _extras(product, files[0][3])
         rows = [(ref["dp_id"], aid, cat, ext, name, size, internal)
                 for aid, cat, ext, name, size, internal in files]
         return product, rows
@@ -770,8 +702,27 @@ class Archive:
             self._base_url = value.rstrip("/")
             self._cache.clear()
             self._products = self._files = None
-            if self._engine is not None:
-                self._engine.set_base_url(self._base_url)
+            watchers = list(self._base_url_watchers)
+        for watcher in watchers:
+            watcher(self._base_url)
+
+    def watch_base_url(self, callback):
+        """Call ``callback(new_base_url)`` whenever `base_url` changes.
+
+        A loaded SQL engine uses it to keep its ``access_url`` columns in step
+        (the archive does not know the engine: data flows one way).
+
+        Examples
+        --------
+        >>> archive = Archive(products=0)
+        >>> seen = []
+        >>> archive.watch_base_url(seen.append)
+        >>> archive.base_url = "http://127.0.0.1:9/"
+        >>> seen
+        ['http://127.0.0.1:9']
+        """
+        with self._lock:
+            self._base_url_watchers.append(callback)
 
     def __len__(self):
         return len(self._ids)
@@ -791,18 +742,19 @@ class Archive:
 
     @property
     def file_count(self):
-        """Number of product_files rows (from the engine when loaded: cheap at any size).
+        """Number of product_files rows (counted once by streaming, then remembered).
 
         Examples
         --------
         >>> Archive(products=0).file_count
         21
         """
-        if self._engine is not None:
-            return self._engine.run("SELECT COUNT(*) FROM phase3v2.product_files").rows[0][0]
-        if self._files is not None:
-            return len(self._files)
-        return sum(len(rows) for _, rows in self.iter_rows())
+        if self._file_count is None:
+            if self._files is not None:
+                self._file_count = len(self._files)
+            else:
+                self._file_count = sum(len(rows) for _, rows in self.iter_rows())
+        return self._file_count
 
     @property
     def product_ids(self):
@@ -837,6 +789,11 @@ class Archive:
         d["obs_publisher_did"] = f"ivo://eso.org/ID?{dp_id}"
         d["access_url"] = f"{url}/datalink/links?ID=ivo://eso.org/ID?{dp_id}"
         d["access_format"] = "application/x-votable+xml;content=datalink"
+        d["preview_html"] = f"{url}/previews/{dp_id}"
+        # computed when asked for, as the engine's view does (not stored: cheaper loads)
+        d["gal_lon"], d["gal_lat"] = galactic(d["s_ra"], d["s_dec"])
+        d["publication_date"] = d["last_mod_date"] = dp_id[4:23] + "Z"
+        d["obs_title"] = f"{d['obs_collection']} {d['dataproduct_type']} of {d['target_name']}"
         return {name: d[name] for name in self.obscore_columns}
 
     def _file_dict(self, row):
@@ -988,12 +945,3 @@ class Archive:
             for row in rows:
                 counts[row[2]] = counts.get(row[2], 0) + 1
         return counts
-
-    @property
-    def engine(self):
-        """The SQL engine holding this archive (loaded on first access)."""
-        with self._lock:
-            if self._engine is None:
-                from .engine import Engine
-                self._engine = Engine(self)
-            return self._engine

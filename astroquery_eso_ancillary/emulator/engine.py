@@ -4,9 +4,9 @@
 `Engine` loads an `~.data.Archive` into SQLite (schemas ``ivoa``, ``phase3v2`` and
 ``TAP_SCHEMA`` as attached databases, so qualified names work as on the real service)
 and runs ADQL: sqlglot reads the query (its T-SQL dialect knows ``TOP``), the engine
-checks that it is plain, standard ADQL (a single SELECT over published tables and
-columns, ADQL functions only; no ``LIMIT``, ``ESCAPE``, backticks, brackets or extra
-statements), qualifies it against the published schema and executes the SQLite
+checks that it is plain ADQL 2.0, the language the service declares (a single SELECT
+over published tables and columns, ADQL 2.0 functions only, reserved words quoted; the
+lexical rules are in `.language`), qualifies it against the published schema and executes the SQLite
 translation. ADQL geometry comes from `.geometry`, registered as SQL functions.
 
 The result carries VOTable-ready column metadata (from TAP_SCHEMA for column
@@ -26,13 +26,21 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, TokenError
 from sqlglot.optimizer.qualify import qualify
-from sqlglot.tokens import TokenType
 
-from .data import FOREIGN_KEYS, ColumnDef, TableDef
-from .geometry import SQL_FUNCTIONS, GeometryError
+from .geometry import INTERNAL_FUNCTIONS, SQL_FUNCTIONS, GeometryError
+from .language import (
+    ADQL_FUNCTIONS,
+    RESERVED_WORDS,
+    LanguageError,
+    check_tokens,
+    is_reserved,
+    reserved_word_error,
+)
+from .schema import FOREIGN_KEYS, OBSCORE_DERIVED, SCHEMAS, TAP_SCHEMA_TABLES
 
 __all__ = [
-    "TAP_SCHEMA_TABLES", "AdqlError", "ColumnInfo", "Engine", "QueryTimeoutError", "Result",
+    "AdqlError", "ColumnInfo", "Engine", "QueryAbortedError", "QueryExecutionError",
+    "QueryTimeoutError", "Result",
 ]
 
 
@@ -43,8 +51,16 @@ class AdqlError(ValueError):
     """
 
 
+class QueryExecutionError(AdqlError):
+    """A valid query failed while running (e.g. a bad geometry value in a row)."""
+
+
 class QueryTimeoutError(AdqlError):
     """The query ran longer than the allowed execution duration."""
+
+
+class QueryAbortedError(AdqlError):
+    """The query was aborted while running (its job was aborted or deleted)."""
 
 
 class ColumnInfo(str):
@@ -61,8 +77,9 @@ class ColumnInfo(str):
     """
 
     def __new__(cls, name, datatype="char", unit="", ucd="", description="", arraysize=None,
-                xtype=None):
+                xtype=None, utype=""):
         self = super().__new__(cls, name)
+        self.utype = utype or ""
         self.datatype = datatype
         self.unit = unit or ""
         self.ucd = ucd or ""
@@ -82,7 +99,7 @@ class ColumnInfo(str):
 
     def __reduce__(self):
         return (ColumnInfo, (str(self), self.datatype, self.unit, self.ucd, self.description,
-                             self.arraysize, self.xtype))
+                             self.arraysize, self.xtype, self.utype))
 
 
 @dataclass
@@ -112,42 +129,6 @@ class Result:
     elapsed: float = field(default=0.0, repr=False)
 
 
-# --------------------------------------------------------------------------- TAP_SCHEMA
-
-def _c(name, datatype="char", description="", *, indexed=False):
-    arraysize = "*" if datatype == "char" else None
-    return ColumnDef(name, datatype, "", "", description, arraysize, None, indexed, True)
-
-
-TAP_SCHEMA_TABLES = (
-    TableDef("TAP_SCHEMA", "schemas", "Schemas published by this service", (
-        _c("schema_name", description="Schema name", indexed=True),
-        _c("utype"), _c("description"), _c("schema_index", "int"))),
-    TableDef("TAP_SCHEMA", "tables", "Tables published by this service", (
-        _c("schema_name", description="Schema of the table"),
-        _c("table_name", description="Fully qualified table name", indexed=True),
-        _c("table_type", description="table or view"), _c("utype"), _c("description"),
-        _c("table_index", "int"))),
-    TableDef("TAP_SCHEMA", "columns", "Columns of the published tables", (
-        _c("table_name", description="Fully qualified table name", indexed=True),
-        _c("column_name", description="Column name"),
-        _c("datatype", description="VOTable datatype"),
-        _c("arraysize", description="VOTable arraysize"),
-        _c("xtype", description="VOTable xtype"),
-        _c("size", "int", "Deprecated length of the value (TAP 1.0)"),
-        _c("description"), _c("utype"), _c("unit", description="VOUnit of the column"),
-        _c("ucd", description="UCD of the column"),
-        _c("indexed", "int", "1 if the column is indexed"),
-        _c("principal", "int", "1 if the column is principal"),
-        _c("std", "int", "1 if the column is defined by a standard"),
-        _c("column_index", "int", "Order of the column in its table"))),
-    TableDef("TAP_SCHEMA", "keys", "Foreign keys between published tables", (
-        _c("key_id", description="Key identifier"), _c("from_table"), _c("target_table"),
-        _c("description"), _c("utype"))),
-    TableDef("TAP_SCHEMA", "key_columns", "Columns of the foreign keys", (
-        _c("key_id", description="Key identifier"), _c("from_column"), _c("target_column"))),
-)
-
 _SQL_TYPES = {"char": "TEXT", "int": "INTEGER", "long": "INTEGER", "short": "INTEGER",
               "boolean": "INTEGER", "double": "REAL", "float": "REAL"}
 _SG_TYPES = {"char": "TEXT", "int": "INT", "long": "BIGINT", "short": "INT",
@@ -155,39 +136,25 @@ _SG_TYPES = {"char": "TEXT", "int": "INT", "long": "BIGINT", "short": "INT",
 
 # --------------------------------------------------------------------------- ADQL rules
 
-# Expression classes a standard ADQL 2.1 SELECT may contain.
+# Expression classes a standard ADQL 2.0 SELECT may contain (sqlglot's names); the
+# lexical rules (functions, reserved words, refused keywords) are in language.py.
 _ALLOWED_NODES = tuple({
     exp.Select, exp.From, exp.Join, exp.Table, exp.TableAlias, exp.Alias, exp.Column,
-    exp.Identifier, exp.Star, exp.Literal, exp.Null, exp.Boolean, exp.Where, exp.Group,
-    exp.Having, exp.Order, exp.Ordered, exp.Limit, exp.Offset, exp.Distinct, exp.And,
+    exp.Identifier, exp.Star, exp.Literal, exp.Null, exp.Where, exp.Group,
+    exp.Having, exp.Order, exp.Ordered, exp.Limit, exp.Distinct, exp.And,
     exp.Or, exp.Not, exp.Paren, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
-    exp.Like, exp.ILike, exp.In, exp.Between, exp.Is, exp.DPipe, exp.Add, exp.Sub,
+    exp.Like, exp.In, exp.Between, exp.Is, exp.DPipe, exp.Add, exp.Sub,
     exp.Mul, exp.Div, exp.Neg, exp.Count, exp.Sum, exp.Min, exp.Max, exp.Avg,
-    exp.Anonymous, exp.Subquery, exp.Exists, exp.Union, exp.Except, exp.Intersect,
-    exp.With, exp.CTE, exp.Cast, exp.DataType, exp.DataTypeParam, exp.Coalesce,
-    exp.Lower, exp.Upper, exp.Abs, exp.Ceil, exp.Floor, exp.Round, exp.Sqrt, exp.Pow,
-    exp.Exp, exp.Ln, exp.Log, exp.Mod, exp.Pi, exp.Rand, exp.Trunc, exp.Acos, exp.Asin,
-    exp.Atan, exp.Atan2, exp.Cos, exp.Cot, exp.Sin, exp.Tan, exp.Degrees, exp.Radians,
-    exp.Contains,
+    exp.Anonymous, exp.Subquery, exp.Exists, exp.Abs, exp.Ceil, exp.Floor, exp.Round,
+    exp.Sqrt, exp.Pow, exp.Exp, exp.Ln, exp.Log, exp.Mod, exp.Pi, exp.Rand, exp.Trunc,
+    exp.Acos, exp.Asin, exp.Atan, exp.Atan2, exp.Cos, exp.Cot, exp.Sin, exp.Tan,
+    exp.Degrees, exp.Radians, exp.Contains,
 })
 
 # Function names that reach sqlglot as Anonymous and are ADQL.
 _ADQL_ANONYMOUS = frozenset(SQL_FUNCTIONS) | {"TRUNCATE", "LOG10"}
 
-_ADQL_FUNCTIONS_TEXT = ("ABS, ACOS, ASIN, ATAN, ATAN2, AVG, CEILING, COALESCE, COS, COT, "
-                        "COUNT, DEGREES, EXP, FLOOR, LOG, LOG10, LOWER, MAX, MIN, MOD, PI, "
-                        "POWER, RADIANS, RAND, ROUND, SIN, SQRT, SUM, TAN, TRUNCATE, UPPER, "
-                        "and the geometry functions " + ", ".join(sorted(SQL_FUNCTIONS)))
-
-_REFUSED_TOKENS = {
-    TokenType.LIMIT: "LIMIT is not ADQL: use SELECT TOP n",
-    TokenType.ESCAPE: "ESCAPE is not part of ADQL's LIKE (it is only a reserved word); "
-                      "match literal '_' or '%' with = or IN, or filter the rows afterwards",
-    TokenType.FETCH: "FETCH is not ADQL: use SELECT TOP n",
-    TokenType.MOD: "the % operator is not ADQL: use MOD(x, y)",
-}
-if hasattr(TokenType, "PERCENT"):      # TOP n PERCENT (T-SQL only)
-    _REFUSED_TOKENS[TokenType.PERCENT] = "TOP ... PERCENT is not ADQL"
+_ADQL_FUNCTIONS_TEXT = ", ".join(sorted(ADQL_FUNCTIONS))
 
 
 def _math_function(func):
@@ -279,13 +246,14 @@ class Engine:
                                      isolation_level=None)
         self._setup_functions()
         self._load()
+        archive.watch_base_url(self.set_base_url)
         self.load_seconds = time.perf_counter() - started
 
     # -- loading
 
     def _setup_functions(self):
         conn = self._conn
-        for name, (func, nargs) in {**SQL_FUNCTIONS, **_MATH}.items():
+        for name, (func, nargs) in {**SQL_FUNCTIONS, **INTERNAL_FUNCTIONS, **_MATH}.items():
             conn.create_function(name, nargs, self._keep_error(func), deterministic=True)
         conn.create_function("ADQL_RAND", -1, _rand)
         conn.execute("PRAGMA case_sensitive_like = ON")     # ADQL LIKE is case-sensitive
@@ -309,7 +277,7 @@ class Engine:
             conn.execute(f"PRAGMA {schema}.page_size = 16384")
         obscore = archive.tables[0]
         stored = [c for c in obscore.columns
-                  if c.name not in ("obs_publisher_did", "access_url", "access_format")]
+                  if c.name not in OBSCORE_DERIVED]
         conn.execute("CREATE TABLE ivoa._obscore (" + ", ".join(
             f"{c.name} {_SQL_TYPES[c.datatype]}" for c in stored) + ")")
         conn.execute("CREATE TABLE phase3v2._files (product_id TEXT, archive_id TEXT, "
@@ -345,6 +313,11 @@ class Engine:
             "access_url": "(SELECT base_url FROM _config) || "
                           "'/datalink/links?ID=ivo://eso.org/ID?' || dp_id",
             "access_format": "'application/x-votable+xml;content=datalink'",
+            "preview_html": "(SELECT base_url FROM _config) || '/previews/' || dp_id",
+            "gal_lon": "ESO_GAL_LON(s_ra, s_dec)", "gal_lat": "ESO_GAL_LAT(s_ra, s_dec)",
+            "publication_date": "substr(dp_id, 5, 19) || 'Z'",
+            "last_mod_date": "substr(dp_id, 5, 19) || 'Z'",
+            "obs_title": "obs_collection || ' ' || dataproduct_type || ' of ' || target_name",
         }
         conn.execute("CREATE VIEW ivoa.ObsCore AS SELECT " + ", ".join(
             f"{derived[c.name]} AS {c.name}" if c.name in derived else c.name
@@ -366,20 +339,20 @@ class Engine:
             conn.execute(f"CREATE TABLE TAP_SCHEMA.{table.name} (" + ", ".join(
                 f'"{c.name}" {_SQL_TYPES[c.datatype]}' for c in table.columns) + ")")
         published = list(self.archive.tables) + list(TAP_SCHEMA_TABLES)
-        schemas = {"ivoa": "IVOA standard tables (ObsCore)",
-                   "phase3v2": "ESO Phase 3 product and file tables",
-                   "TAP_SCHEMA": "Metadata of this TAP service"}
+        schemas = dict(SCHEMAS)
         conn.executemany("INSERT INTO TAP_SCHEMA.schemas VALUES (?, NULL, ?, ?)",
                          [(name, text, k) for k, (name, text) in enumerate(schemas.items())])
-        conn.executemany("INSERT INTO TAP_SCHEMA.tables VALUES (?, ?, ?, NULL, ?, ?)", [
-            (t.schema, t.qualified_name, "table",
+        conn.executemany("INSERT INTO TAP_SCHEMA.tables VALUES (?, ?, ?, ?, ?, ?)", [
+            (t.schema, t.qualified_name, "table", t.utype or None,
              t.description, k) for k, t in enumerate(published)])
         rows = []
         for table in published:
             for k, c in enumerate(table.columns):
                 std = int(table.schema in ("ivoa", "TAP_SCHEMA"))
-                rows.append((table.qualified_name, c.name, c.datatype, c.arraysize, c.xtype,
-                             None, c.description, None, c.unit or None, c.ucd or None,
+                # TAP 1.1: reserved names are published delimited ("size"), ready to paste.
+                name = f'"{c.name}"' if is_reserved(c.name) else c.name
+                rows.append((table.qualified_name, name, c.datatype, c.arraysize, c.xtype,
+                             None, c.description, c.utype or None, c.unit or None, c.ucd or None,
                              int(c.indexed), int(c.principal), std, k))
         conn.executemany("INSERT INTO TAP_SCHEMA.columns VALUES "
                          "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -425,10 +398,13 @@ class Engine:
             tokens = sqlglot.tokenize(adql, read="tsql")
         except TokenError as exc:
             raise AdqlError(f"Cannot read the query: {exc}") from None
-        self._check_tokens(adql, tokens)
         first = tokens[0].text.upper() if tokens else ""
-        if first not in ("SELECT", "WITH", "("):
+        if first != "SELECT":
             raise AdqlError(f"Only SELECT queries are allowed, not {first or 'an empty query'}")
+        try:
+            check_tokens(adql, tokens)
+        except LanguageError as exc:
+            raise AdqlError(str(exc)) from None
         try:
             statements = sqlglot.parse(adql, read="tsql")
         except ParseError as exc:
@@ -437,33 +413,10 @@ class Engine:
         if len(statements) != 1:
             raise AdqlError("Send exactly one ADQL SELECT statement")
         tree = statements[0]
-        if not isinstance(tree, (exp.Select, exp.Union, exp.Except, exp.Intersect)):
+        if not isinstance(tree, exp.Select):
             raise AdqlError(f"Only SELECT queries are allowed, not {tree.key.upper()}")
         self._check_nodes(tree)
         return tree
-
-    @staticmethod
-    def _check_tokens(adql, tokens):
-        for k, token in enumerate(tokens):
-            kind = token.token_type
-            if kind in _REFUSED_TOKENS:
-                raise AdqlError(_REFUSED_TOKENS[kind])
-            if kind == TokenType.COMMA and k + 1 < len(tokens) and \
-                    tokens[k + 1].token_type in (TokenType.FROM, TokenType.R_PAREN):
-                raise AdqlError(f"ADQL syntax error: a ',' before "
-                                f"{tokens[k + 1].text!r} (line {token.line})")
-            if kind == TokenType.SEMICOLON and k + 1 < len(tokens):
-                raise AdqlError("Only one statement is allowed: remove the ';' and what "
-                                "follows it")
-            if token.text == "`" or (kind == TokenType.UNKNOWN and "`" in token.text):
-                raise AdqlError("Backtick-quoted identifiers are not ADQL: use double "
-                                "quotes (\"name\")")
-            if kind == TokenType.IDENTIFIER and adql[token.start] == "[":
-                raise AdqlError(f"Square brackets around identifiers are not ADQL "
-                                f"([{token.text}]): use double quotes (\"{token.text}\")")
-            if kind in (TokenType.PARAMETER, TokenType.SESSION_PARAMETER) or \
-                    token.text.startswith("@"):
-                raise AdqlError(f"Variables and parameters ({token.text}) are not ADQL")
 
     def _check_nodes(self, tree):
         for node in tree.walk():
@@ -473,9 +426,18 @@ class Engine:
                                     f"functions are {_ADQL_FUNCTIONS_TEXT}")
                 raise AdqlError(f"Not ADQL: {node.sql(dialect='tsql')[:80]!r} "
                                 f"({node.key.upper()} is not supported)")
+            if isinstance(node, exp.Identifier) and not node.quoted and \
+                    node.this.upper() in RESERVED_WORDS:
+                raise AdqlError(str(reserved_word_error(node.this)))
             if isinstance(node, exp.Anonymous) and node.name.upper() not in _ADQL_ANONYMOUS:
                 raise AdqlError(f"Unknown function {node.name!r}: the ADQL functions are "
                                 f"{_ADQL_FUNCTIONS_TEXT}")
+            if isinstance(node, exp.Subquery) and not isinstance(
+                    node.parent, (exp.From, exp.Join, exp.In, exp.Exists)):
+                # ADQL 2.0: subqueries in FROM, IN (...) and EXISTS (...) only
+                raise AdqlError(f"A subquery as a value is not ADQL 2.0 "
+                                f"({node.sql(dialect='tsql')[:60]!r}): use IN (SELECT ...) "
+                                f"or a join")
             if isinstance(node, exp.Select):
                 for arg in ("into", "locks", "hint", "kind", "operation_modifiers"):
                     if node.args.get(arg):
@@ -613,7 +575,7 @@ class Engine:
 
     # -- running
 
-    def run(self, adql, *, maxrec=None, timeout=None):
+    def run(self, adql, *, maxrec=None, timeout=None, cancel=None):
         """Run an ADQL query.
 
         Parameters
@@ -625,6 +587,8 @@ class Engine:
             existed. ``TOP`` applies first.
         timeout : float or None
             Abort (`QueryTimeoutError`) after this many seconds.
+        cancel : threading.Event, optional
+            Abort (`QueryAbortedError`) as soon as it is set (UWS ABORT).
 
         Returns
         -------
@@ -649,11 +613,15 @@ class Engine:
         columns = self._columns(parsed, qualified)
         if maxrec is not None and (not isinstance(maxrec, int) or maxrec < 0):
             raise AdqlError(f"MAXREC must be a non-negative integer, not {maxrec!r}")
+        watched = timeout is not None or cancel is not None
         with self._lock:
-            if timeout is not None:
-                deadline = time.monotonic() + timeout
+            if cancel is not None and cancel.is_set():
+                raise QueryAbortedError("The query was aborted")
+            if watched:
+                deadline = math.inf if timeout is None else time.monotonic() + timeout
                 self._conn.set_progress_handler(
-                    lambda: int(time.monotonic() > deadline), _CHECK_EVERY)
+                    lambda: int(time.monotonic() > deadline
+                                or (cancel is not None and cancel.is_set())), _CHECK_EVERY)
             self._function_error = None
             try:
                 cursor = self._conn.execute(sql)
@@ -665,14 +633,18 @@ class Engine:
                     del rows[maxrec:]
                 cursor.close()
             except sqlite3.OperationalError as exc:
-                if timeout is not None and "interrupted" in str(exc):
+                if watched and "interrupted" in str(exc):
+                    if cancel is not None and cancel.is_set():
+                        raise QueryAbortedError("The query was aborted") from None
                     raise QueryTimeoutError(f"Query exceeded the execution duration of "
                                             f"{timeout:g} s") from None
-                raise AdqlError(f"Query failed: {self._function_error or exc}") from None
+                raise QueryExecutionError(
+                    f"Query failed: {self._function_error or exc}") from None
             except (sqlite3.Error, GeometryError, ValueError) as exc:
-                raise AdqlError(f"Query failed: {self._function_error or exc}") from None
+                raise QueryExecutionError(
+                    f"Query failed: {self._function_error or exc}") from None
             finally:
-                if timeout is not None:
+                if watched:
                     self._conn.set_progress_handler(None, 0)
         columns = _refine_types(columns, rows)
         return Result(columns, rows, overflow, sql, parsed, adql,
@@ -719,7 +691,8 @@ class Engine:
             seen.add(unique.lower())
             if col is not None:
                 columns.append(ColumnInfo(unique, col.datatype, col.unit, col.ucd,
-                                          col.description, col.arraysize, col.xtype))
+                                          col.description, col.arraysize, col.xtype,
+                                          col.utype))
             else:
                 columns.append(ColumnInfo(unique, *_derived_type(inner)))
         return columns
@@ -847,5 +820,5 @@ def _refine_types(columns, rows):
         else:
             datatype = "char"
         out.append(ColumnInfo(str(col), datatype, col.unit, col.ucd, col.description,
-                              None, col.xtype))
+                              None, col.xtype, col.utype))
     return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
-__all__ = ["SQL_FUNCTIONS", "GeometryError", "parse_region"]
+__all__ = ["INTERNAL_FUNCTIONS", "SQL_FUNCTIONS", "GeometryError", "galactic", "parse_region"]
 
 _RAD = math.pi / 180.0
 
@@ -414,4 +414,33 @@ SQL_FUNCTIONS = {
     "INTERSECTS": (sql_intersects, 2), "DISTANCE": (sql_distance, -1),
     "COORD1": (sql_coord1, 1), "COORD2": (sql_coord2, 1), "COORDSYS": (sql_coordsys, 1),
     "CENTROID": (sql_centroid, 1), "AREA": (sql_area, 1),
+}
+
+
+# ICRS -> Galactic: the north galactic pole and the galactic longitude of the celestial pole.
+_NGP_RA, _L_NCP = 192.85948 * _RAD, 122.93192
+_SIN_NGP, _COS_NGP = math.sin(27.12825 * _RAD), math.cos(27.12825 * _RAD)
+
+
+def galactic(ra, dec):
+    """Galactic ``(l, b)`` in degrees (6 decimals) of an ICRS position in degrees.
+
+    Uses the IAU 1958 pole; good to about 1e-4 deg, as catalogue columns need.
+
+    Examples
+    --------
+    >>> galactic(266.416837, -29.007811)    # Sgr A*
+    (359.944251, -0.046165)
+    """
+    d, dr = dec * _RAD, ra * _RAD - _NGP_RA
+    sd, cd, cr = math.sin(d), math.cos(d), math.cos(dr)
+    b = math.asin(max(-1.0, min(1.0, sd * _SIN_NGP + cd * _COS_NGP * cr)))
+    lon = (_L_NCP - math.atan2(cd * math.sin(dr), sd * _COS_NGP - cd * _SIN_NGP * cr) / _RAD)
+    return round(lon % 360.0, 6), round(b / _RAD, 6)
+
+
+#: SQL functions the engine registers for its own views, not callable from ADQL.
+INTERNAL_FUNCTIONS = {
+    "ESO_GAL_LON": (_nullsafe(lambda ra, dec: galactic(_num(ra, "ra"), _num(dec, "dec"))[0]), 2),
+    "ESO_GAL_LAT": (_nullsafe(lambda ra, dec: galactic(_num(ra, "ra"), _num(dec, "dec"))[1]), 2),
 }

@@ -86,6 +86,17 @@ OPTIONS = (
                                                "help": "TAP MAXREC when a query gives none"}),
     (("--hard-maxrec",), "hard_maxrec", {"type": _non_negative(int), "default": None,
                                          "help": "most rows a TAP query ever returns"}),
+    (("--sync-timeout",), "sync_timeout", {"type": _non_negative(float), "default": None,
+                                           "metavar": "SECONDS",
+                                           "help": "time limit of synchronous TAP queries "
+                                                   "(default 60, as ESO's)"}),
+    (("--query-delay",), "query_delay", {"type": _non_negative(float), "default": None,
+                                         "metavar": "SECONDS",
+                                         "help": "extra execution time of every TAP query, "
+                                                 "so EXECUTING can be seen"}),
+    (("--queue-delay",), "queue_delay", {"type": _non_negative(float), "default": None,
+                                         "metavar": "SECONDS",
+                                         "help": "time an asynchronous job waits QUEUED"}),
 )
 
 #: (flags, Faults field, argparse keywords).

@@ -25,12 +25,17 @@ from urllib.parse import quote
 
 from . import content, datalink, filetypes
 from .auth import TokenService
+from .data import Archive
+from .engine import Engine
 from .faults import FaultInjector
 from .http_util import Reply, json_reply, parse_range, text_reply
 from .httpd import EmulatorHTTPServer, RequestRecord
 from .tap_service import VOTABLE_TYPE, QueryRecord, TapService
 
-__all__ = ["ArchiveEmulator", "QueryRecord", "RequestRecord"]
+__all__ = ["HARD_MAXREC", "ArchiveEmulator", "QueryRecord", "RequestRecord"]
+
+#: The default hard MAXREC: astroquery's assumption about ESO (the real value is unverified).
+HARD_MAXREC = 15_000_000
 
 
 class ArchiveEmulator:
@@ -70,7 +75,16 @@ class ArchiveEmulator:
         extension ends in ``.GZ``. Files whose extension ends in ``.Z`` (and the raw
         progenitors DataLink names) are served LZW-compressed as ``<id>.fits.Z``.
     default_maxrec, hard_maxrec : int, optional
-        TAP MAXREC used when a query gives none, and the most rows ever returned.
+        TAP MAXREC used when a query gives none (default: the hard limit), and the most
+        rows ever returned (default ``HARD_MAXREC``, 15,000,000); both are published in
+        /capabilities.
+    sync_timeout : float
+        Seconds a synchronous query may run; past it the answer is HTTP 202 with ESO's
+        "Time out! ..." error VOTable (ESO: about 60 s).
+    queue_delay, query_delay : float
+        Seconds an async job stays QUEUED before it executes, and that every query
+        (sync or async) takes at least; the latter counts against the time limits.
+        Both 0 by default; they make UWS phases observable. Changeable at run time.
     host, port : str, int
         Where to listen; port 0 picks a free port.
 
@@ -87,11 +101,18 @@ class ArchiveEmulator:
                  max_file_bytes=262144, file_sizes=None, range_support=True, users=None,
                  token_lifetime=28800, token_methods=("GET",), patched_fraction=0.03,
                  patched_ids=None, faults=None, gzip_ids=None, default_maxrec=None,
-                 hard_maxrec=None, host="127.0.0.1", port=0):
+                 hard_maxrec=None, sync_timeout=60.0, queue_delay=0.0, query_delay=0.0,
+                 host="127.0.0.1", port=0):
         for name, value in (("max_file_bytes", max_file_bytes),
                             ("default_maxrec", default_maxrec), ("hard_maxrec", hard_maxrec)):
             if value is not None and (not isinstance(value, int) or value < 0):
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        for name, value in (("sync_timeout", sync_timeout), ("queue_delay", queue_delay),
+                            ("query_delay", query_delay)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+                    or (name == "sync_timeout" and value == 0):
+                what = "a positive" if name == "sync_timeout" else "a non-negative"
+                raise ValueError(f"{name} must be {what} number of seconds, got {value!r}")
         if max_file_bytes is None:
             raise ValueError("max_file_bytes must be a non-negative integer, got None")
         methods = tuple(str(m).upper() for m in (token_methods or ()))
@@ -105,14 +126,19 @@ class ArchiveEmulator:
         self.n_products = products
         self.size_column = size_column
         self.max_file_bytes = max_file_bytes
-        self.default_maxrec = default_maxrec
-        self.hard_maxrec = hard_maxrec
+        self.hard_maxrec = HARD_MAXREC if hard_maxrec is None else hard_maxrec
+        self.default_maxrec = self.hard_maxrec if default_maxrec is None else min(
+            default_maxrec, self.hard_maxrec)
+        self.sync_timeout = sync_timeout
+        self.queue_delay = queue_delay
+        self.query_delay = query_delay
         self._host = host
         self._port = port
         self._initial = {"file_sizes": dict(file_sizes or {}), "range_support": range_support,
                          "users": dict({"alice": "wonderland"} if users is None else users),
                          "token_lifetime": token_lifetime, "gzip_ids": set(gzip_ids or ()),
-                         "token_methods": methods, "patched_ids": set(patched_ids or ())}
+                         "token_methods": methods, "patched_ids": set(patched_ids or ()),
+                         "delays": (sync_timeout, queue_delay, query_delay)}
         self.file_sizes = dict(self._initial["file_sizes"])
         self.range_support = range_support
         self.gzip_ids = set(self._initial["gzip_ids"])
@@ -156,16 +182,14 @@ class ArchiveEmulator:
         """
         if self._server is not None:
             return self
-        from . import data  # the heavy part, only when really starting
-
         t0 = time.perf_counter()
         server = EmulatorHTTPServer((self._host, self._port), self)
         host, port = server.server_address[:2]
         self.url = f"http://{host}:{port}"
         try:
-            self.archive = data.Archive(seed=self.seed, products=self.n_products,
-                                        size_column=self.size_column, base_url=self.url)
-            self.engine = self.archive.engine  # the archive's own (it loads it once)
+            self.archive = Archive(seed=self.seed, products=self.n_products,
+                                   size_column=self.size_column, base_url=self.url)
+            self.engine = Engine(self.archive)
         except BaseException:
             server.server_close()
             raise
@@ -263,7 +287,8 @@ class ArchiveEmulator:
 
     def reset(self):
         """Back to the state after start: no faults, empty logs, no jobs, initial users,
-        token lifetime and methods, file sizes, gzip and patched ids, range support.
+        token lifetime and methods, file sizes, gzip and patched ids, range support, sync
+        limit and delays.
 
         Examples
         --------
@@ -288,6 +313,7 @@ class ArchiveEmulator:
         self._tokens.lifetime = self._initial["token_lifetime"]
         self.file_overrides = {}
         self.tap_override = None
+        self.sync_timeout, self.queue_delay, self.query_delay = self._initial["delays"]
 
     def add_user(self, username, password):
         """Let ``username`` log in with ``password``.

@@ -2,20 +2,33 @@
 """
 The emulator's TAP service (``/tap_obs``): sync and async (UWS) ADQL queries
 run by the engine of ``engine.py``, and the VOSI resources.
+
+Errors are answered as ESO's service (VOLLT) answers them: an error VOTable with
+"Incorrect ADQL query: ..." (HTTP 400) for a query outside ADQL 2.0, and a sync
+query that runs past the sync limit (``ArchiveEmulator(sync_timeout=...)``) ends
+with HTTP 202 and "Time out! ...". MAXREC < 0 means no limit (capped at the hard
+limit). ``queue_delay`` and ``query_delay`` make the QUEUED and EXECUTING phases
+last long enough to be seen.
 """
 import contextlib
 import dataclasses
-import datetime
+import itertools
 import threading
+import time
 
 from . import vosi
+from .engine import AdqlError, QueryAbortedError, QueryExecutionError, QueryTimeoutError
 from .http_util import Reply, text_reply
 from .httpd import Request
-from .uws import ACTIVE_PHASES, JobStore, job_xml, jobs_xml
+from .language import ADQL_VERSION
+from .uws import FINAL_PHASES, PHASES, JobStore, job_xml, jobs_xml, parse_time
+from .votable import error_votable, result_votable
 
 __all__ = ["QueryRecord", "TapService"]
 
 VOTABLE_TYPE = "application/x-votable+xml"
+#: Values of LANG accepted: the one ADQL version declared in /capabilities.
+LANGUAGES = ("ADQL", f"ADQL-{ADQL_VERSION}")
 _FORMATS = frozenset({"votable", "votable/td", "application/x-votable+xml", "text/xml",
                       "application/x-votable+xml;serialization=tabledata"})
 
@@ -37,17 +50,19 @@ class TapService:
     Parameters
     ----------
     emu : ArchiveEmulator
-        Gives the engine, URLs, MAXREC limits and the query log.
+        Gives the engine, URLs, limits (``default_maxrec``, ``hard_maxrec``,
+        ``sync_timeout``), the delays (``queue_delay``, ``query_delay``) and the
+        query log.
     """
 
     def __init__(self, emu):
         self.emu = emu
         self.jobs = JobStore()
+        self._sync_ids = itertools.count(1)
 
     @property
     def tap_url(self):
         return self.emu.tap_url
-
 
     def route(self, request, sub):
         """Answer a request to ``/tap_obs`` + ``sub``."""
@@ -74,19 +89,14 @@ class TapService:
 
     def _tables_reply(self, only):
         meta = {}
-        for name, cols in (("tables", "*"), ("columns", "*"), ("keys", "*"),
-                           ("key_columns", "*")):
-            result = self._run_engine(f"SELECT {cols} FROM TAP_SCHEMA.{name}", None)
+        for name in ("tables", "columns", "keys", "key_columns"):
+            result = self.emu.engine.run(f"SELECT * FROM TAP_SCHEMA.{name}")
             meta[name] = [dict(zip(result.columns, row, strict=False)) for row in result.rows]
         body = vosi.tableset_xml(meta["tables"], meta["columns"], meta["keys"],
                                  meta["key_columns"], only=only or None)
         if body is None:
             return text_reply(404, f"No such table: {only}")
         return Reply(200, [("Content-Type", "text/xml")], body=body)
-
-    def _run_engine(self, adql, maxrec, timeout=None):
-        # The engine serialises access to its SQLite connection itself.
-        return self.emu.engine.run(adql, maxrec=maxrec, timeout=timeout)
 
     def _check_tap_params(self, request):
         """The (adql, maxrec) of a TAP request, or raise ValueError with the reason."""
@@ -96,8 +106,9 @@ class TapService:
         lang = request.get("LANG")
         if lang is None:
             raise ValueError("the LANG parameter is required (LANG=ADQL)")
-        if lang.upper() not in ("ADQL", "ADQL-2.0", "ADQL-2.1"):
-            raise ValueError(f"LANG={lang!r} is not supported; use LANG=ADQL")
+        if lang.upper() not in LANGUAGES:
+            raise ValueError(f"LANG={lang!r} is not supported; this service accepts "
+                             f"{' or '.join(LANGUAGES)}")
         fmt = request.get("RESPONSEFORMAT") or request.get("FORMAT")
         if fmt is not None and fmt.lower().replace(" ", "") not in _FORMATS:
             raise ValueError(f"RESPONSEFORMAT={fmt!r} is not supported; use votable")
@@ -110,44 +121,101 @@ class TapService:
             try:
                 maxrec = int(text)
             except ValueError:
-                raise ValueError(f"MAXREC={text!r} is not a non-negative integer") from None
+                raise ValueError(f"MAXREC={text!r} is not an integer") from None
             if maxrec < 0:
-                raise ValueError(f"MAXREC={text!r} is not a non-negative integer")
-        if self.emu.hard_maxrec is not None:
-            maxrec = self.emu.hard_maxrec if maxrec is None else min(maxrec, self.emu.hard_maxrec)
+                maxrec = None       # VOLLT: a negative MAXREC means no limit (but the hard one)
+        hard = self.emu.hard_maxrec
+        if hard is not None:
+            maxrec = hard if maxrec is None else min(maxrec, hard)
         return adql, maxrec
 
-    def _execute(self, adql, maxrec, timeout=None):
-        """Run a query: (status, VOTable bytes, error message or None)."""
-        from .engine import AdqlError
-        from .votable import error_votable, result_votable
+    def _execute(self, adql, maxrec, *, timeout, req_id, action, cancel=None):
+        """Run a query: (HTTP status, VOTable bytes, error message or None).
 
+        ``query_delay`` counts as execution time (against ``timeout``) and ends early
+        when ``cancel`` is set.
+        """
+        started = time.monotonic()
+        delay = self.emu.query_delay
         try:
-            result = self._run_engine(adql, maxrec, timeout)
-        except AdqlError as exc:
-            message = str(exc)
+            if delay:
+                pause = delay if timeout is None else min(delay, timeout)
+                if cancel is not None:
+                    if cancel.wait(pause):
+                        raise QueryAbortedError("The query was aborted")
+                else:
+                    time.sleep(pause)
+            remaining = None if timeout is None else timeout - (time.monotonic() - started)
+            if remaining is not None and remaining <= 0:
+                raise QueryTimeoutError(f"Query exceeded the execution duration of "
+                                        f"{timeout:g} s")
+            result = self.emu.engine.run(adql, maxrec=maxrec, timeout=remaining, cancel=cancel)
+        except QueryTimeoutError as exc:
+            if action == "sync":
+                message = (f"Time out! The execution of this synchronous TAP query was limited "
+                           f"to {timeout:g} seconds. You should try again but in asynchronous "
+                           f"mode.")
+                status = 202
+            else:
+                message, status = f"Time out! {exc}", 400
             self.emu._log_query(QueryRecord(adql, None, "ERROR", message))
-            return 400, error_votable(message), message
+            return status, error_votable(message, req_id=req_id, error_type="transient",
+                                         action=action), message
+        except QueryAbortedError as exc:
+            self.emu._log_query(QueryRecord(adql, None, "ABORTED", str(exc)))
+            return 400, error_votable(str(exc), req_id=req_id, action=action), str(exc)
+        except QueryExecutionError as exc:
+            message = f"Error while executing the query: {exc}"
+            self.emu._log_query(QueryRecord(adql, None, "ERROR", message))
+            return 400, error_votable(message, req_id=req_id, action=action), message
+        except AdqlError as exc:
+            message = f"Incorrect ADQL query: {exc}"
+            self.emu._log_query(QueryRecord(adql, None, "ERROR", message))
+            return 400, error_votable(message, req_id=req_id, action=action), message
         self.emu._log_query(QueryRecord(adql, result.sql, "COMPLETED", None))
         return 200, result_votable(result, query=adql), None
 
     def _tap_sync(self, request):
-        from .votable import error_votable
-
+        req_id = f"S{int(time.time() * 1000)}{next(self._sync_ids):04d}"
         try:
             adql, maxrec = self._check_tap_params(request)
         except ValueError as exc:
-            return Reply(400, [("Content-Type", VOTABLE_TYPE)], body=error_votable(str(exc)))
-        status, body, _ = self._execute(adql, maxrec)
+            message = f"Incorrect TAP request: {exc}"
+            return Reply(400, [("Content-Type", VOTABLE_TYPE)],
+                         body=error_votable(message, req_id=req_id, action="sync"))
+        status, body, _ = self._execute(adql, maxrec, timeout=self.emu.sync_timeout,
+                                        req_id=req_id, action="sync")
         return Reply(status, [("Content-Type", VOTABLE_TYPE)], body=body)
 
     def _see_other(self, url):
         return Reply(303, [("Location", url), ("Content-Type", "text/plain")],
                      body=f"See {url}\n".encode())
 
-    def _tap_async(self, request, rest):
-        from .votable import error_votable
+    def _job_list(self, request, async_url):
+        phases = [p.upper() for p in request.getall("PHASE")]
+        bad = [p for p in phases if p not in PHASES]
+        if bad:
+            return text_reply(400, f"PHASE={bad[0]!r} is not a UWS phase; use one of "
+                                   f"{', '.join(PHASES)}")
+        last = request.get("LAST")
+        if last is not None:
+            try:
+                last = int(last)
+            except ValueError:
+                last = -1
+            if last <= 0:
+                return text_reply(400, f"LAST={request.get('LAST')!r} is not a positive "
+                                       f"integer")
+        after = request.get("AFTER")
+        if after is not None:
+            try:
+                after = parse_time(after)
+            except ValueError as exc:
+                return text_reply(400, f"AFTER: {exc}")
+        jobs = self.jobs.select(phases=phases or None, last=last, after=after)
+        return Reply(200, [("Content-Type", "text/xml")], body=jobs_xml(jobs, async_url))
 
+    def _tap_async(self, request, rest):
         async_url = self.tap_url + "/async"
         method = request.method
         if not rest:
@@ -157,8 +225,7 @@ class TapService:
                 if (request.get("PHASE") or "").upper() == "RUN":
                     self._start_job(job)
                 return self._see_other(f"{async_url}/{job.job_id}")
-            return Reply(200, [("Content-Type", "text/xml")],
-                         body=jobs_xml(self.jobs.all(), async_url))
+            return self._job_list(request, async_url)
         job_id, _, item = rest.partition("/")
         job = self.jobs.get(job_id)
         if job is None:
@@ -170,23 +237,14 @@ class TapService:
                 self.jobs.delete(job_id)
                 return self._see_other(async_url)
             if method == "POST":
-                self._update_job(job, request)
-                return self._see_other(job_url)
+                return self._update_job(job, request) or self._see_other(job_url)
             wait = request.get("WAIT")
-            if wait is not None and job.phase in ACTIVE_PHASES | {"PENDING"}:
-                try:
-                    seconds = float(wait)
-                except ValueError:
-                    seconds = 0
-                # UWS lets the server cap a blocking wait; keep it short.
-                limit = 5.0 if seconds < 0 else min(seconds, 5.0)
-                if job.phase != "PENDING" or seconds >= 0:
-                    self.jobs.wait(job, job.phase, limit)
+            if wait is not None:
+                self._wait(job, wait, request.get("PHASE"))
             return Reply(200, [("Content-Type", "text/xml")], body=job_xml(job, job_url))
         if method == "POST" and item in ("phase", "executionduration", "destruction",
                                          "parameters"):
-            self._update_job(job, request)
-            return self._see_other(job_url)
+            return self._update_job(job, request) or self._see_other(job_url)
         if item == "phase":
             return text_reply(200, job.phase)
         if item == "results/result":
@@ -197,7 +255,8 @@ class TapService:
             if job.phase != "ERROR":
                 return text_reply(404, f"Job {job_id} has no error (phase {job.phase})")
             return Reply(200, [("Content-Type", VOTABLE_TYPE)],
-                         body=job.error_document or error_votable(job.error or ""))
+                         body=job.error_document or error_votable(
+                             job.error or "", req_id=job.job_id, action="async"))
         simple = {"executionduration": str(int(job.execution_duration)),
                   "destruction": job_xml(job, job_url).split(b"<uws:destruction>")[1]
                   .split(b"</uws:destruction>")[0].decode(),
@@ -208,7 +267,21 @@ class TapService:
             return Reply(200, [("Content-Type", "text/xml")], body=job_xml(job, job_url))
         return text_reply(404, f"No such job resource: {item}")
 
+    def _wait(self, job, wait, phase):
+        """UWS 1.1 blocking: return when the phase changes or ``wait`` seconds pass."""
+        try:
+            seconds = float(wait)
+        except ValueError:
+            return
+        current = job.phase
+        if current in FINAL_PHASES:
+            return
+        if phase is not None and phase.upper() != current:
+            return          # the client's view is already out of date: answer at once
+        self.jobs.wait(job, current, seconds)
+
     def _update_job(self, job, request):
+        """Apply a POST to a job; None, or an error Reply for a bad value."""
         # Parameters first (only while PENDING, as UWS says), then the phase change.
         if job.phase == "PENDING":
             duration = request.get("EXECUTIONDURATION")
@@ -220,16 +293,17 @@ class TapService:
                     job.params[name] = values[0]
         destruction = request.get("DESTRUCTION")
         if destruction is not None:
-            with contextlib.suppress(ValueError):
-                moment = datetime.datetime.fromisoformat(destruction.replace("Z", "+00:00"))
-                if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=datetime.timezone.utc)
-                job.destruction = moment
+            try:
+                self.jobs.set_destruction(job, parse_time(destruction))
+            except ValueError as exc:
+                return text_reply(400, f"DESTRUCTION: {exc}")
         phase = (request.get("PHASE") or "").upper()
         if phase == "RUN" and job.phase == "PENDING":
             self._start_job(job)
         elif phase == "ABORT":
+            # Aborting a QUEUED or EXECUTING job stops its query (UWS ABORT).
             self.jobs.set_phase(job, "ABORTED")
+        return None
 
     def _start_job(self, job):
         self.jobs.set_phase(job, "QUEUED")
@@ -237,8 +311,9 @@ class TapService:
                          name=f"uws-{job.job_id}").start()
 
     def _run_job(self, job):
-        from .votable import error_votable
-
+        delay = self.emu.queue_delay
+        if delay and not self.jobs.sleep(job, delay):
+            return          # aborted while queued
         if not self.jobs.set_phase(job, "EXECUTING"):
             return
         params = {k: [v] for k, v in job.params.items()}
@@ -246,17 +321,20 @@ class TapService:
         try:
             adql, maxrec = self._check_tap_params(request)
         except ValueError as exc:
-            self.jobs.set_phase(job, "ERROR", error=str(exc),
-                                 error_document=error_votable(str(exc)))
+            message = f"Incorrect TAP request: {exc}"
+            self.jobs.set_phase(job, "ERROR", error=message, error_document=error_votable(
+                message, req_id=job.job_id, action="async"))
             return
         try:
             # UWS executionDuration: 0 means no limit.
             status, body, message = self._execute(adql, maxrec,
-                                                  job.execution_duration or None)
+                                                  timeout=job.execution_duration or None,
+                                                  req_id=job.job_id, action="async",
+                                                  cancel=job.cancel)
         except Exception as exc:  # keep the job consistent even on an engine bug
             message = f"Internal emulator error: {type(exc).__name__}: {exc}"
-            self.jobs.set_phase(job, "ERROR", error=message,
-                                 error_document=error_votable(message))
+            self.jobs.set_phase(job, "ERROR", error=message, error_document=error_votable(
+                message, req_id=job.job_id, action="async"))
             return
         if status == 200:
             self.jobs.set_phase(job, "COMPLETED", result=body)

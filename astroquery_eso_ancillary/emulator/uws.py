@@ -2,19 +2,28 @@
 """
 UWS 1.1 jobs for the emulator's asynchronous TAP endpoint.
 
-A `JobStore` keeps jobs in memory; the HTTP layer (``server.py``) moves them
-through their phases and runs them. ``job_xml`` writes the ``uws:job``
-document pyvo's ``AsyncTAPJob`` reads.
+A `JobStore` keeps jobs in memory; the TAP layer (``tap_service.py``) moves
+them through their phases and runs them. ``job_xml`` writes the ``uws:job``
+document pyvo's ``AsyncTAPJob`` reads; ``jobs_xml`` the job list, filtered as
+UWS 1.1 says (``PHASE``, ``LAST``, ``AFTER``; ARCHIVED jobs only on request).
+A requested destruction time is capped at `JobStore.max_destruction` after
+creation (ESO keeps jobs at most six months).
 """
 import datetime
 import itertools
 import threading
 from xml.sax.saxutils import escape, quoteattr
 
-__all__ = ["ACTIVE_PHASES", "FINAL_PHASES", "Job", "JobStore", "job_xml", "jobs_xml"]
+__all__ = ["ACTIVE_PHASES", "FINAL_PHASES", "PHASES", "Job", "JobStore", "job_xml",
+           "jobs_xml", "parse_time"]
 
 FINAL_PHASES = frozenset({"COMPLETED", "ERROR", "ABORTED", "ARCHIVED"})
 ACTIVE_PHASES = frozenset({"QUEUED", "EXECUTING"})
+PHASES = ("PENDING", "QUEUED", "EXECUTING", "COMPLETED", "ERROR", "ABORTED", "UNKNOWN", "HELD",
+          "SUSPENDED", "ARCHIVED")
+
+#: Six months (183 days), ESO's longest job lifetime.
+MAX_DESTRUCTION = datetime.timedelta(days=183)
 
 _UWS_NS = ('xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0" '
            'xmlns:xlink="http://www.w3.org/1999/xlink" '
@@ -27,6 +36,26 @@ def _now():
 
 def _iso(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_time(text):
+    """An ISO 8601 time (``Z`` or an offset; UTC when none) as an aware datetime.
+
+    Raises ValueError, naming the value, when it is not one.
+
+    Examples
+    --------
+    >>> parse_time("2026-01-02T03:04:05Z").isoformat()
+    '2026-01-02T03:04:05+00:00'
+    """
+    try:
+        moment = datetime.datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 time (e.g. 2026-01-02T03:04:05Z)") \
+            from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment
 
 
 class Job:
@@ -46,6 +75,8 @@ class Job:
         self.result = None
         self.error = None
         self.error_document = None
+        #: Set when the job is aborted or deleted: a running query stops at once.
+        self.cancel = threading.Event()
 
 
 class JobStore:
@@ -60,12 +91,16 @@ class JobStore:
     'PENDING'
     """
 
-    def __init__(self, *, execution_duration=60, retention=86400):
+    def __init__(self, *, execution_duration=60, retention=86400,
+                 max_destruction=MAX_DESTRUCTION, max_wait=30.0):
         self._jobs = {}
         self._ids = itertools.count(1)
         self._changed = threading.Condition()
         self.execution_duration = execution_duration
         self.retention = retention
+        self.max_destruction = max_destruction
+        #: The longest a WAIT blocks (UWS lets the server cap it).
+        self.max_wait = max_wait
 
     def create(self, params, *, owner=None):
         """Make a PENDING job from the request parameters."""
@@ -92,6 +127,9 @@ class JobStore:
             job = self._jobs.pop(job_id, None)
             if job is not None and job.phase not in FINAL_PHASES:
                 job.phase = "ABORTED"
+                job.ended = _now()
+            if job is not None:
+                job.cancel.set()
             self._changed.notify_all()
             return job is not None
 
@@ -101,6 +139,7 @@ class JobStore:
             for job in self._jobs.values():
                 if job.phase not in FINAL_PHASES:
                     job.phase = "ABORTED"
+                job.cancel.set()
             self._jobs.clear()
             self._changed.notify_all()
 
@@ -119,13 +158,60 @@ class JobStore:
                 job.started = _now()
             if phase in FINAL_PHASES:
                 job.ended = _now()
+            if phase == "ABORTED":
+                job.cancel.set()
             self._changed.notify_all()
             return True
 
     def wait(self, job, phase, timeout):
-        """Block until ``job`` leaves ``phase`` or ``timeout`` seconds pass (UWS WAIT)."""
+        """Block until ``job`` leaves ``phase`` or ``timeout`` seconds pass (UWS WAIT).
+
+        ``timeout`` is capped at `max_wait`; a negative one means "as long as allowed".
+        """
+        limit = self.max_wait if timeout is None or timeout < 0 else min(timeout, self.max_wait)
         with self._changed:
-            self._changed.wait_for(lambda: job.phase != phase, timeout=timeout)
+            self._changed.wait_for(lambda: job.phase != phase, timeout=limit)
+
+    def sleep(self, job, seconds):
+        """Sleep up to ``seconds``; False if the job was aborted meanwhile."""
+        return not job.cancel.wait(seconds)
+
+    def set_destruction(self, job, moment):
+        """Set the destruction time, capped at `max_destruction` after creation."""
+        with self._changed:
+            job.destruction = min(moment, job.created + self.max_destruction)
+
+    def select(self, *, phases=None, last=None, after=None):
+        """The job list as UWS 1.1 filters it.
+
+        Parameters
+        ----------
+        phases : iterable of str, optional
+            Only jobs in these phases; without it, every job but ARCHIVED ones.
+        last : int, optional
+            Only the ``last`` most recently created jobs, newest first.
+        after : datetime, optional
+            Only jobs created after this time.
+
+        Examples
+        --------
+        >>> store = JobStore()
+        >>> a, b = store.create({}), store.create({})
+        >>> [j.job_id for j in store.select(last=1)] == [b.job_id]
+        True
+        """
+        with self._changed:
+            jobs = list(self._jobs.values())
+        if phases:
+            wanted = {p.upper() for p in phases}
+            jobs = [j for j in jobs if j.phase in wanted]
+        else:
+            jobs = [j for j in jobs if j.phase != "ARCHIVED"]
+        if after is not None:
+            jobs = [j for j in jobs if j.created > after]
+        if last is not None:
+            jobs = sorted(jobs, key=lambda j: j.created, reverse=True)[:last]
+        return jobs
 
 
 def _nil(tag):

@@ -1,22 +1,23 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """
 VOSI documents of the emulator's TAP service: capabilities, availability
-and the tableset (built from the TAP_SCHEMA rows the engine holds).
+and the tableset (built from the TAP_SCHEMA rows the engine holds). The
+language section is written from ``language.py``, the rules the engine applies.
 """
 from xml.sax.saxutils import escape
+
+from .language import ADQL_IVO_ID, ADQL_VERSION, LANGUAGE_FEATURES
 
 __all__ = ["availability_xml", "capabilities_xml", "tableset_xml"]
 
 _XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
 _VS = 'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1"'
 
-#: ADQL geometry the engine implements, announced as TAPRegExt features.
-GEOMETRY_FEATURES = ("POINT", "CIRCLE", "CONTAINS", "INTERSECTS")
 
-
-def _interface(url, *, use="full", role=None):
+def _interface(url, *, use="full", role=None, version=None):
     role = f' role="{role}"' if role else ""
-    return (f'<interface xsi:type="vs:ParamHTTP"{role}>'
+    version = f' version="{version}"' if version else ""
+    return (f'<interface xsi:type="vs:ParamHTTP"{role}{version}>'
             f'<accessURL use="{use}">{escape(url)}</accessURL></interface>')
 
 
@@ -30,7 +31,10 @@ def capabilities_xml(tap_url, *, default_maxrec=None, hard_maxrec=None,
     >>> b"ivo://ivoa.net/std/TAP" in capabilities_xml("http://h/tap_obs")
     True
     """
-    features = "".join(f"<feature><form>{name}</form></feature>" for name in GEOMETRY_FEATURES)
+    features = "".join(
+        f'<languageFeatures type="{kind}">'
+        + "".join(f"<feature><form>{name}</form></feature>" for name in names)
+        + "</languageFeatures>" for kind, names in LANGUAGE_FEATURES.items())
     limits = ""
     if default_maxrec is not None or hard_maxrec is not None:
         limits = "<outputLimit>"
@@ -43,11 +47,13 @@ def capabilities_xml(tap_url, *, default_maxrec=None, hard_maxrec=None,
 <vosi:capabilities xmlns:vosi="http://www.ivoa.net/xml/VOSICapabilities/v1.0" {_XSI} {_VS}
     xmlns:tr="http://www.ivoa.net/xml/TAPRegExt/v1.0">
 <capability standardID="ivo://ivoa.net/std/TAP" xsi:type="tr:TableAccess">
-{_interface(tap_url, use="base", role="std")}
+{_interface(tap_url, use="base", role="std", version="1.1")}
+<dataModel ivo-id="ivo://ivoa.net/std/ObsCore#core-1.1">ObsCore-1.1</dataModel>
 <language><name>ADQL</name>
-<version ivo-id="ivo://ivoa.net/std/ADQL#v2.0">2.0</version>
-<description>ADQL 2.0 (no ESCAPE, no LIMIT: standard ADQL only)</description>
-<languageFeatures type="ivo://ivoa.net/std/TAPRegExt#features-adqlgeo">{features}</languageFeatures>
+<version ivo-id="{ADQL_IVO_ID}">{ADQL_VERSION}</version>
+<description>ADQL {ADQL_VERSION}: standard ADQL only (no LIMIT, no ESCAPE, no ADQL 2.1
+features but those listed)</description>
+{features}
 </language>
 <outputFormat ivo-id="ivo://ivoa.net/std/TAPRegExt#output-votable-td">
 <mime>application/x-votable+xml</mime><alias>votable</alias></outputFormat>
@@ -92,6 +98,8 @@ def _column_xml(col):
     if size in (None, "") and col.get("size") not in (None, "", 0):
         size = col.get("size")
     arraysize = f' arraysize="{escape(str(size))}"' if size not in (None, "") else ""
+    if col.get("xtype"):       # VODataService 1.1: the xtype goes in extendedType
+        arraysize += f' extendedType="{escape(str(col["xtype"]))}"'
     flags = ""
     if col.get("indexed"):
         flags += "<flag>indexed</flag>"

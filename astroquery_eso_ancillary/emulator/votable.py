@@ -85,7 +85,7 @@ def _field(column):
         arraysize = arraysize or "*"
     if arraysize:
         attrs.append(f'arraysize="{_text(arraysize)}"')
-    for attr in ("unit", "ucd", "xtype"):
+    for attr in ("unit", "ucd", "utype", "xtype"):
         value = getattr(column, attr, None)
         if value:
             attrs.append(f'{attr}="{_text(value)}"')
@@ -146,14 +146,35 @@ def result_votable(result, *, query=None):
     return join(parts).encode("utf-8")
 
 
-def error_votable(message):
+def error_votable(message, *, req_id=None, error_type="fatal", action=None):
     """A TAP error document: ``QUERY_STATUS=ERROR`` with ``message`` as its text (bytes).
+
+    Laid out as ESO's service (VOLLT) writes it: after the status, INFOs
+    ``PROVIDER`` (ESO), ``REQ_ID`` (the request or job id), ``ERROR_TYPE``
+    (``fatal``: the request must change; ``transient``: it may work later) and
+    ``ACTION`` (what failed: ``sync``, ``async``, ...).
+
+    Parameters
+    ----------
+    message : str
+        For the user; pyvo raises it as ``DALQueryError``.
+    req_id : str, optional
+        Id of the request (sync) or job (async).
+    error_type : {"fatal", "transient"}
+    action : str, optional
 
     Examples
     --------
-    >>> b"LIMIT is not ADQL" in error_votable("LIMIT is not ADQL")
-    True
+    >>> doc = error_votable("Incorrect ADQL query: LIMIT is not ADQL", req_id="S1")
+    >>> b"LIMIT is not ADQL" in doc, b'name="PROVIDER" value="ESO"' in doc
+    (True, True)
     """
     text = _text(message if message else "Unknown error")
-    return (_HEAD + f'<INFO name="QUERY_STATUS" value="ERROR">{text}</INFO>\n'
-            + _TAIL).encode("utf-8")
+    infos = [f'<INFO name="QUERY_STATUS" value="ERROR">{text}</INFO>\n',
+             '<INFO name="PROVIDER" value="ESO">ESO Science Archive (emulated)</INFO>\n']
+    if req_id is not None:
+        infos.append(f'<INFO name="REQ_ID" value="{_text(req_id)}"/>\n')
+    infos.append(f'<INFO name="ERROR_TYPE" value="{_text(error_type)}"/>\n')
+    if action is not None:
+        infos.append(f'<INFO name="ACTION" value="{_text(action)}"/>\n')
+    return (_HEAD + "".join(infos) + _TAIL).encode("utf-8")
