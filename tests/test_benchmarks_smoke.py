@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
-NAMES = ("downloads", "many_products", "big_file", "resume", "parsing", "cache")
+NAMES = ("latency", "perfile", "scaling", "rerun", "many_ids", "many_products", "big_file",
+         "resume", "parsing", "cache", "unzip")
 
 pytestmark = pytest.mark.skipif(not RUN.exists(), reason="benchmarks/ is not in this tree")
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.skipif(not RUN.exists(), reason="benchmarks/ is not in 
 def smoke(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run([sys.executable, str(RUN), "--smoke", "--output-dir", str(out)],
-                          capture_output=True, text=True, timeout=240)
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout, {name: json.loads((out / f"{name}.json").read_text())
                          for name in NAMES}
@@ -39,12 +40,36 @@ def test_every_comparison_is_reported(smoke):
         assert record["ratio"] == "n/a" or record["ratio"] > 0
 
 
+def test_every_figure_is_a_median_with_its_spread(smoke):
+    stdout, results = smoke
+    for name in ("latency", "perfile", "scaling", "rerun", "many_ids", "unzip"):
+        spread = results[name]["ours_spread"]
+        median, low, high = (float(x) for x in spread.replace("(", " ").replace(")", " ")
+                             .replace("-", " ").split()[:3])
+        assert low <= median <= high, (name, spread)
+        assert spread in stdout
+    assert "load average" in stdout
+
+
 def test_what_each_comparison_must_get_right(smoke):
     _, r = smoke
-    downloads = r["downloads"]["details"]
-    assert downloads["download_ancillary_ok"] == downloads["files"]
-    assert downloads["retrieve_data_ok"] == downloads["files"]
-    assert downloads["download_ancillary_bytes_match"] is True
+    latency = r["latency"]["details"]
+    assert latency["download_ancillary_ok"] == latency["files"]
+    assert latency["retrieve_data_ok"] == latency["files"]
+    assert latency["limit_s"] > 0
+    for peer in r["latency"]["peers"].values():
+        assert peer["ok_min"] == latency["files"]
+    perfile = r["perfile"]
+    assert all(ok == perfile["details"]["files"] for ok in perfile["details"]["ok"].values())
+    for size in r["scaling"]["details"]["sizes"].values():
+        assert size["ok_min"] == size["files"] and size["extra_rss_MB"] >= 0
+    rerun = r["rerun"]["details"]
+    assert rerun["first_download_ok"] == rerun["files"]
+    for form in rerun["forms"].values():  # nothing downloaded again, whatever it cost
+        assert form["skipped"] == rerun["files"], form["statuses"]
+    many = r["many_ids"]["details"]
+    assert many["rows_ours"] == many["rows_pyvo"] == many["rows"]
+    assert all(i["same_bytes"] for i in r["unzip"]["details"]["inputs"].values())
     products = r["many_products"]["details"]
     assert products["round_trips_ours"] <= 10
     assert products["round_trips_loop"] == products["products"]
