@@ -266,6 +266,13 @@ class Credentials:
         self._renew = None
         self._lock = threading.Lock()
 
+    def __eq__(self, other):
+        return (isinstance(other, Credentials) and other._token == self._token
+                and other.origins == self.origins)
+
+    def __hash__(self):
+        return hash(self.origins)
+
     def allows(self, url):
         """Whether ``url`` is on one of the archive's own origins."""
         return origin(url) in self.origins

@@ -193,10 +193,15 @@ def test_parse_filter_renders(spec, kind, text):
     assert adql.parse_filter("c", spec).render("c", kind) == text
 
 
+ACCEPTED = " (accepted: str, numbers, astropy Time, datetime, date, Quantity)"
+
+
 @pytest.mark.parametrize("spec, why", [
     ("", "empty filter"), ("   ", "empty filter"), ([], "the list is empty"),
-    ([True], "unsupported value True"), ([None], "unsupported value None"),
-    (b"x", "unsupported value b'x'"), ("= 'a", "cannot read \" 'a\" (unbalanced quote?)"),
+    ([True], "unsupported value True" + ACCEPTED),
+    ([None], "unsupported value None" + ACCEPTED),
+    (b"x", "unsupported value b'x'" + ACCEPTED),
+    ("= 'a", "cannot read \" 'a\" (unbalanced quote?)"),
     ("= a b", "'=' takes exactly one value (quote values containing spaces)"),
     ("<", "'<' takes exactly one value (quote values containing spaces)"),
     ("like 'a' 'b'", "LIKE takes one pattern, e.g. \"like 'X%'\""),

@@ -58,7 +58,7 @@ def test_as_product_ids_messages():
         ValueError, "No product ids given (the list is empty).")
     assert message(lambda: as_product_ids(Table({"name": ["x"], "x": [1]}))) == (
         ValueError, "A table of products needs a column named one of product_id, dp_id, "
-                    "DP.ID; it has name, x.")
+                    "DP.ID, ARCFILE; it has name, x.")
     for value, name in ((42, "int"), ({"a": 1}, "dict"), ({EX1: 1}, "dict")):
         assert message(lambda v=value: as_product_ids(v)) == (
             TypeError, "product ids must be a str, a list of str, a Column or a Table, "

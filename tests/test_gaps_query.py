@@ -13,8 +13,16 @@ from astropy.table import MaskedColumn, Table
 from astroquery.exceptions import NoResultsWarning
 from sqlglot import exp
 
-from astroquery_eso_ancillary import Eso, tables
+from astroquery_eso_ancillary import Eso, conf, tables
 from astroquery_eso_ancillary.emulator import ArchiveEmulator
+
+
+@pytest.fixture(autouse=True)
+def literal_values():
+    # These tests are about how values are quoted, not about matching them to what the
+    # archive holds (conf.match_archive_values would refuse made-up names first).
+    with conf.set_temp("match_archive_values", False):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +38,19 @@ def archive():
 
 
 def sent(emu, call):
-    """Run ``call``; return (its result, the parsed tree of the one query it sent)."""
+    """Run ``call``; return (its result, the parsed tree of the selection it sent).
+
+    An empty selection by product id is followed by one look-up of which ids exist
+    (to tell unknown ids from ids without such files); only the selection is returned.
+    """
     before = len(emu.queries)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoResultsWarning)
         result = call()
     queries = emu.queries[before:]
-    assert len(queries) == 1, [q.adql for q in queries]
+    assert len(queries) in (1, 2), [q.adql for q in queries]
+    if len(queries) == 2:
+        assert queries[1].adql.startswith("SELECT f.product_id, f.archive_id FROM"), queries
     assert queries[0].status == "COMPLETED", (queries[0].adql, queries[0].error)
     return result, emu.engine.parse(queries[0].adql)
 

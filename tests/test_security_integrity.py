@@ -320,7 +320,7 @@ def test_a_lock_held_by_a_hung_process_is_waited_for_with_a_bound(eso_archive, d
         started = time.monotonic()
         rows = run_engine(dest, [(PREVIEW, emu.download_url + PREVIEW, "PNG", 340)],
                           lock_timeout=0.5)
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 30  # generous: the bound is 0.5 s
     finally:
         holder.kill()
         holder.wait()
