@@ -120,7 +120,9 @@ def plain_public_ids(emu, count):
         if compression_of(ext) or ext in ("HTML", "HTM"):
             continue
         aid = row["archive_id"]
-        if emu.archive.is_proprietary(aid):
+        # A science file's archive id is its product's id, which download_ancillary reads
+        # as "that product's ancillary files": pick files both tools read the same way.
+        if emu.archive.is_proprietary(aid) or aid == row["product_id"]:
             continue
         out.append(aid)
         if len(out) == count:
