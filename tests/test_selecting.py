@@ -367,11 +367,12 @@ def test_dp_id_row_limit_maxrec(eso, eso_archive, no_warnings):
     with pytest.raises(ValueError, match="dp_id and product_ids"):
         eso.query_ancillary(EX1, dp_id=EX2)
     eso.ROW_LIMIT = -1
+    limit_before = eso.ROW_LIMIT  # -1 (0.4.11) or astroquery's MAX_ROW_LIMIT (0.4.12)
     for keyword in ("ROW_LIMIT", "maxrec"):
         with pytest.warns(MaxResultsWarning, match="truncated to 4"):
             table = eso.query_ancillary(collections="MUSE", **{keyword: 4})
         assert len(table) == 4
-    assert eso.ROW_LIMIT == -1  # the per-call limit is not kept
+    assert limit_before == eso.ROW_LIMIT  # the per-call limit is not kept
     eso.ROW_LIMIT = 2
     assert len(eso.query_ancillary(collections="MUSE", ROW_LIMIT=-1)) > 2
     with pytest.raises(ValueError, match="disagree"):
