@@ -112,6 +112,13 @@ class RetryPolicy:
     max_wait: float = MAX_WAIT
     statuses: frozenset = RETRY_STATUSES
 
+    def __post_init__(self):
+        # A negative count would make no attempt at all (conf.max_retries = -1, say).
+        if self.retries < 0 or self.backoff < 0 or self.max_wait < 0:
+            raise ValueError("retries, backoff and max_wait must be >= 0, got "
+                             f"retries={self.retries!r}, backoff={self.backoff!r}, "
+                             f"max_wait={self.max_wait!r}")
+
     @classmethod
     def from_conf(cls, *, retries=None, backoff=None):
         """The policy of ``conf.max_retries`` and ``conf.backoff``, unless overridden."""
@@ -167,8 +174,7 @@ def send_with_retries(send, url, *, policy=None):
     200
     """
     policy = policy or RetryPolicy.from_conf()
-    attempts = policy.retries + 1
-    problem = "no attempt"
+    attempts = policy.retries + 1  # at least one (RetryPolicy refuses retries < 0)
     for attempt in range(1, attempts + 1):
         response = None
         try:
@@ -459,8 +465,8 @@ def _read_capped(response, limit, url):
 class _ReadBody(io.BytesIO):
     """A read body that answers ``read(..., decode_content=...)`` like urllib3's."""
 
-    def read(self, size=-1, decode_content=True, **_):
-        return super().read(-1 if size is None else size)
+    def read(self, size=-1, **_):  # decode_content=...: the body is already decoded
+        return super().read(size)
 
 
 # -- login -------------------------------------------------------------------------------

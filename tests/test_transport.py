@@ -1,5 +1,6 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """transport.py: retry policy, Retry-After, body completeness, origins, credentials, login."""
+import contextlib
 import email.utils
 import http.server
 import json
@@ -11,6 +12,8 @@ import time
 
 import pytest
 import requests
+from astroquery import log
+from servers import ScriptedServer, send_file
 
 from astroquery_eso_ancillary import EsoServiceError, conf, transport
 from astroquery_eso_ancillary.exceptions import LoginError
@@ -304,3 +307,319 @@ def test_query_session_keeps_given_headers_and_timeout(token_server):
         assert time.monotonic() - start < 60
     finally:
         listener.close()
+
+
+# -- credentials: expiry, renewal, pickling ------------------------------------------------
+
+@contextlib.contextmanager
+def debug_records():
+    """The records astroquery's logger takes at DEBUG level inside the block."""
+    level = log.level
+    log.setLevel("DEBUG")
+    try:
+        with log.log_to_list() as records:
+            yield records
+    finally:
+        log.setLevel(level)
+
+
+class FrozenClock:
+    """Stands in for the ``time`` module inside transport, at a fixed moment."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def time(self):
+        return self.now
+
+
+@pytest.mark.parametrize("left, expired", [
+    (None, False), (3600, False), (60.5, False), (60, False), (59.5, True), (30, True),
+    (0, True), (-10, True),
+])
+def test_credentials_expire_a_minute_early(monkeypatch, left, expired):
+    clock = FrozenClock(1_000_000.0)
+    monkeypatch.setattr(transport, "time", clock)
+    expires = None if left is None else clock.now + left
+    assert Credentials("t", [], expires=expires).expired() is expired
+
+
+def test_credentials_defaults():
+    creds = Credentials("t", ["https://archive.eso.org"])
+    # The identity names whose 401 a folder remembers; without one, every token is "user".
+    assert creds.identity == "user" and creds.expires is None
+    assert creds.renew() is False  # nothing to renew with
+    assert transport.auth_headers("https://archive.eso.org/x", creds) == {
+        "Authorization": "Bearer t"}
+
+
+def test_renewal_replaces_the_token_and_its_expiry():
+    later = time.time() + 7200
+    calls = []
+
+    def renew():
+        calls.append(1)
+        return "fresh", later
+
+    creds = Credentials("old", ["https://archive.eso.org"], renew=renew, identity="alice")
+    assert creds.renew() is True
+    assert calls == [1]
+    assert transport.auth_headers("https://archive.eso.org/x", creds) == {
+        "Authorization": "Bearer fresh"}
+    assert creds.expires == later and creds.identity == "alice"
+
+
+@pytest.mark.parametrize("outcome", [None, "", RuntimeError("service down")])
+def test_a_failed_renewal_keeps_the_old_token(outcome):
+    def renew():
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    creds = Credentials("old", ["https://archive.eso.org"], renew=renew, expires=1.0)
+    with debug_records() as records:
+        assert creds.renew() is False
+    assert transport.auth_headers("https://archive.eso.org/x", creds) == {
+        "Authorization": "Bearer old"}
+    assert creds.expires == 1.0
+    failed = [r.getMessage() for r in records if "Renewing" in r.getMessage()]
+    if isinstance(outcome, Exception):
+        assert failed == ["Renewing the login failed (RuntimeError)."]
+    else:
+        assert failed == []
+
+
+@pytest.mark.parametrize("first_lasts, renewals", [(7200, 1), (-100, 2)])
+def test_threads_that_find_the_token_renewed_meanwhile_do_not_renew_again(first_lasts,
+                                                                          renewals):
+    # Four threads find the token expired at once. One renews it; the others, which read
+    # the stale token before it was replaced, use the new one, unless it has run out too.
+    calls = []
+    inside = threading.Event()
+
+    def renew():
+        calls.append(1)
+        inside.set()
+        time.sleep(0.5)  # the other threads read the stale token and wait for the lock
+        return f"fresh{len(calls)}", time.time() + (first_lasts if len(calls) == 1 else 7200)
+
+    creds = Credentials("old", ["https://archive.eso.org"], renew=renew,
+                        expires=time.time() - 1)
+    results = []
+    first = threading.Thread(target=lambda: results.append(creds.renew()))
+    first.start()
+    assert inside.wait(30)
+    others = [threading.Thread(target=lambda: results.append(creds.renew())) for _ in range(3)]
+    for t in others:
+        t.start()
+    for t in [first, *others]:
+        t.join(30)
+    assert results == [True] * 4
+    assert len(calls) == renewals
+    assert transport.auth_headers("https://archive.eso.org/x", creds) == {
+        "Authorization": f"Bearer fresh{renewals}"}
+
+
+def test_credentials_pickle_without_their_renewal():
+    creds = Credentials("tok", ["https://archive.eso.org", "http://127.0.0.1:5"],
+                        expires=12345.0, renew=lambda: ("new", 1e12), identity="bob")
+    copy = pickle.loads(pickle.dumps(creds))
+    assert (copy.origins, copy.expires, copy.identity) == (creds.origins, 12345.0, "bob")
+    assert transport.auth_headers("http://127.0.0.1:5/f", copy) == {
+        "Authorization": "Bearer tok"}
+    with debug_records() as records:
+        assert copy.renew() is False  # the renewal stays with the original
+    assert not [r for r in records if "Renewing" in r.getMessage()]
+    assert creds.renew() is True
+    old = Credentials("tok", ["https://a"])
+    state = old.__getstate__()
+    del state["identity"], state["expires"]  # a pickle of an older version
+    older = Credentials.__new__(Credentials)
+    older.__setstate__(state)
+    assert older.identity == "user" and older.expires is None and not older.expired()
+    assert older.renew() is False
+
+
+def test_request_headers_hide_only_the_credentials():
+    creds = Credentials("s3cret", ["https://x"])
+    headers = transport.request_headers("https://x/f", creds)
+    headers["X-Other"] = "shown"
+    assert repr(headers) == "{'Authorization': '***', 'X-Other': 'shown'}"
+    headers = transport.request_headers("https://elsewhere/f", creds)
+    headers.update({"authorization": "Basic abc", "Accept": "*/*"})
+    assert repr(headers) == "{'authorization': '***', 'Accept': '*/*'}"
+    assert dict(headers) == {"authorization": "Basic abc", "Accept": "*/*"}
+
+
+def test_each_thread_gets_one_download_session_of_its_own():
+    seen = []
+
+    def work():
+        first = transport.thread_session()
+        seen.append((first, transport.thread_session(), first.headers["Accept-Encoding"],
+                     first.headers["User-Agent"]))
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (a, a2, enc_a, ua_a), (b, b2, enc_b, _) = seen
+    assert a is a2 and b is b2 and a is not b
+    assert isinstance(a, requests.Session)
+    assert enc_a == enc_b == "identity" and ua_a == transport.user_agent()
+
+
+# -- the urllib3 redaction filter -----------------------------------------------------------
+
+def _filtered(msg, args):
+    record = logging.makeLogRecord({"name": "urllib3.connectionpool", "msg": msg,
+                                    "args": args, "levelno": logging.DEBUG})
+    keep = all(f.filter(record) for f in logging.getLogger("urllib3.connectionpool").filters)
+    return keep, record
+
+
+def test_redaction_keeps_records_and_odd_arguments():
+    keep, record = _filtered('%s:%s "GET /t?password=pw HTTP/1.1" %s', ("http://h", 8080, 200))
+    assert keep and record.getMessage() == 'http://h:8080 "GET /t?password=*** HTTP/1.1" 200'
+    keep, record = _filtered("%s %s", (8080, "/t?password=pw"))
+    assert keep and record.args == (8080, "/t?password=***")
+    keep, record = _filtered("password=pw", None)
+    assert keep and record.msg == "password=***" and record.args is None
+    keep, record = _filtered(42, ())
+    assert keep and record.getMessage() == "42"
+    keep, record = _filtered("%(a)s", {"a": "password=pw"})  # mapping arguments stay as they are
+    assert keep and record.args == {"a": "password=pw"}
+
+
+def test_the_token_request_is_logged_without_the_password(token_server, caplog):
+    url, _ = token_server
+    with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"):
+        transport.request_token(url, username="u", password="Pa55word", timeout=10)
+    lines = [r.getMessage() for r in caplog.records if r.name == "urllib3.connectionpool"]
+    assert any("password=***" in line and "GET /token?" in line for line in lines), lines
+    assert not any("Pa55word" in line for line in lines)
+
+
+# -- the token request: redirects, time-outs ----------------------------------------------
+
+@pytest.mark.parametrize("status, message", [
+    (300, "answered HTTP 300 (a redirect); the password is not sent on."),
+    (399, "answered HTTP 399 (a redirect); the password is not sent on."),
+    (307, "answered HTTP 307 (a redirect); the password is not sent on."),
+    (400, "answered HTTP 400."),
+    (299, "answered HTTP 299."),
+])
+def test_request_token_names_any_3xx_a_redirect(token_server, status, message):
+    url, answer = token_server
+    answer.update(status=status, headers={}, body=b"{}")
+    with pytest.raises(LoginError) as info:
+        transport.request_token(url, username="u", password="pw", timeout=10)
+    assert str(info.value) == f"the token service at {url} {message}"
+
+
+def test_request_token_gives_up_after_its_timeout():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/token"
+        start = time.monotonic()
+        with pytest.raises(LoginError) as info:
+            transport.request_token(url, username="u", password="pw", timeout=0.3)
+        assert time.monotonic() - start < 60
+        assert "Timeout" in str(info.value) and "pw" not in str(info.value)
+    finally:
+        listener.close()
+
+
+# -- QuerySession: its policy, the inflation cap, the body it hands over ------------------
+
+@pytest.fixture
+def scripted():
+    with ScriptedServer("127.0.0.2") as server:
+        yield server
+
+
+def test_query_session_uses_its_own_policy(scripted):
+    def busy(handler):
+        handler.send_response(503)
+        handler.send_header("Content-Length", "0")
+        handler.send_header("Retry-After", "0")
+        handler.end_headers()
+
+    scripted.routes["/busy"] = busy
+    with conf.set_temp("max_retries", 2), conf.set_temp("backoff", 0.0):
+        with transport.QuerySession(timeout=10, policy=RetryPolicy(retries=0)) as session, \
+                pytest.raises(EsoServiceError, match="after 1 attempts"):
+            session.get(scripted.url + "/busy")
+        assert len(scripted.got("/busy")) == 1
+        with transport.QuerySession(timeout=10) as session, \
+                pytest.raises(EsoServiceError, match="after 3 attempts"):  # conf's policy
+            session.get(scripted.url + "/busy")
+        assert len(scripted.got("/busy")) == 4
+
+
+def test_query_session_answers_up_to_the_cap_exactly(scripted):
+    body = bytes(range(256)) * 1000  # 256,000 bytes: several reads of 64 KiB
+    scripted.routes["/big"] = send_file(body)
+    with transport.QuerySession(timeout=10, policy=RetryPolicy(retries=0)) as session:
+        session.max_answer_bytes = len(body)
+        r = session.get(scripted.url + "/big")
+        assert r.content == body
+        assert r.raw.read(5) == body[:5] and r.raw.read(None) == body[5:]
+        assert r.raw.read() == b""
+        session.max_answer_bytes = len(body) - 1
+        with pytest.raises(EsoServiceError) as info:
+            session.get(scripted.url + "/big")
+    assert str(info.value) == (f"The answer of {scripted.url}/big inflates to more than "
+                               f"{len(body) - 1} bytes (a decompression bomb?); stopped.")
+
+
+def test_a_capped_answer_is_not_read_to_its_end(scripted):
+    # The cap must stop the reading, not judge a body already read whole into memory.
+    total = 64 << 20
+    written = []
+
+    def endless(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(total))
+        handler.end_headers()
+        block, sent = b"\0" * (1 << 16), 0
+        try:
+            while sent < total:
+                handler.wfile.write(block)
+                sent += len(block)
+        finally:
+            written.append(sent)
+
+    scripted.routes["/endless"] = endless
+    with transport.QuerySession(timeout=10, policy=RetryPolicy(retries=0)) as session:
+        session.max_answer_bytes = 1 << 20
+        with pytest.raises(EsoServiceError, match="inflates to more than 1048576 bytes"):
+            session.get(scripted.url + "/endless")
+    deadline = time.monotonic() + 30
+    while not written and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert written and written[0] < total // 2
+
+
+@pytest.mark.parametrize("kwargs", [{"retries": -1}, {"backoff": -0.5}, {"max_wait": -1}])
+def test_a_negative_retry_policy_is_refused(kwargs):
+    with pytest.raises(ValueError) as info:
+        RetryPolicy(**kwargs)
+    name, value = next(iter(kwargs.items()))
+    assert f"{name}={value!r}" in str(info.value) and "must be >= 0" in str(info.value)
+    with conf.set_temp("max_retries", -1), pytest.raises(ValueError, match="retries=-1"):
+        RetryPolicy.from_conf()
+
+
+def test_no_wait_after_the_last_attempt(caplog):
+    send = Sender(503, 503, 503)
+    with caplog.at_level(logging.DEBUG, logger="astroquery"), \
+            pytest.raises(EsoServiceError, match="after 3 attempts"):
+        transport.send_with_retries(send, "http://h/x", policy=RetryPolicy(retries=2,
+                                                                           backoff=0.0))
+    waits = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert waits == ["http://h/x: HTTP 503; retrying in 0.00 s (1/2)",
+                     "http://h/x: HTTP 503; retrying in 0.00 s (2/2)"]
