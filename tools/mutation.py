@@ -40,7 +40,8 @@ EQUIVALENT_FILE = ROOT / "tools" / "mutation_equivalent.txt"
 #: Each module and its own tests (pytest arguments: files, node ids, ``-k``). Kept to the
 #: tests that exercise the module directly, so that one mutant costs seconds, not minutes.
 MODULES = {
-    "adql": ["tests/test_adql.py", "tests/test_gaps_adql.py", "tests/test_gaps_query.py"],
+    "adql": ["tests/test_adql.py", "tests/test_gaps_adql.py", "tests/test_adql_values.py",
+             "tests/test_gaps_query.py"],
     "filenames": ["tests/test_gaps_files.py", "tests/test_download.py", "-k",
                   "filename or disposition or contained or name or symlink or relative"],
     "ids": ["tests/test_ids.py", "tests/test_gaps_ids.py", "tests/test_adql.py"],
