@@ -551,8 +551,9 @@ def run_categories(client, plan, *, product_ids=None, chunk_size=None):
     ordered = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))
     table = Table(rows=[(c, n, total) for c, (n, total) in ordered] or None,
                   names=("eso_category", "n_files", size), dtype=(str, "i8", "i8"))
-    table["n_files"].description = "Number of files"
-    table[size].description = "Total estimated size of the files"
     table = tables.describe(table, client.schema(), query=queries, url=client.url,
                             maxrec=_compat.max_row_limit())
+    # After describe(), which gives the column the schema's "Estimated file size".
+    table["n_files"].description = "Number of files"
+    table[size].description = "Total estimated size of the files"
     return Selection(table, None, queries, _compat.max_row_limit())

@@ -130,3 +130,17 @@ def test_capabilities_declare_adql_2_0_and_its_geometry_only(eso_archive):
                 "CENTROID": "CENTROID(s_region)"}[name]
         response = _sync(eso_archive, f"SELECT TOP 1 {call} AS v FROM ivoa.ObsCore")
         assert response.status_code == 200, (name, response.content[:300])
+
+
+def test_a_form_body_over_max_post_bytes_loses_its_parameters(eso_archive_factory):
+    # Tomcat's maxPostSize: the body's parameters are dropped, so the query is refused.
+    emu = eso_archive_factory(products=5, max_post_bytes=300)
+    short = "SELECT TOP 1 archive_id FROM phase3v2.product_files"
+    assert _sync(emu, short).status_code == 200
+    long = short + " WHERE archive_id <> '" + "x" * 300 + "'"
+    answer = _sync(emu, long)
+    assert answer.status_code == 400
+    assert "LANG parameter is required" in _infos(answer.content)["QUERY_STATUS"][1]
+    # The same query in the URL is read (only bodies are capped).
+    params = {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": long}
+    assert requests.get(emu.tap_url + "/sync", params=params, timeout=60).status_code == 200

@@ -46,7 +46,8 @@ MODULES = {
                   "filename or disposition or contained or name or symlink or relative"],
     "ids": ["tests/test_ids.py", "tests/test_gaps_ids.py", "tests/test_adql.py"],
     "transport": ["tests/test_transport.py", "tests/test_tap.py", "tests/test_gaps_tap.py"],
-    "tap": ["tests/test_tap.py", "tests/test_gaps_tap.py", "tests/test_query.py"],
+    "tap": ["tests/test_tap.py", "tests/test_gaps_tap.py", "tests/test_tap_selection.py",
+            "tests/test_query.py"],
     "download": ["tests/test_download.py", "tests/test_download_faults.py",
                  "tests/test_gaps_files.py"],
 }

@@ -144,7 +144,9 @@ class _Handler(BaseHTTPRequestHandler):
         params = {}
         pairs = parse_qsl(query, keep_blank_values=True)
         ctype = self.headers.get("Content-Type", "")
-        if body and ctype.startswith("application/x-www-form-urlencoded"):
+        # Tomcat's maxPostSize: the parameters of a longer form body are silently dropped.
+        if (body and ctype.startswith("application/x-www-form-urlencoded")
+                and len(body) <= self.server.emulator.max_post_bytes):
             pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
         for key, value in pairs:
             params.setdefault(key.lower(), []).append(value)
