@@ -1,0 +1,99 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""download.py: the manifest row of each HTTP refusal, and of a file that will not
+decompress, against a scripted server on 127.0.0.2."""
+import gzip
+
+import pytest
+from servers import ScriptedServer, send_file
+
+from astroquery_eso_ancillary.download import DownloadOptions, FileJob, download_files
+from astroquery_eso_ancillary.transport import Credentials, RetryPolicy, origin
+
+
+@pytest.fixture
+def scripted():
+    with ScriptedServer("127.0.0.2") as server:
+        yield server
+
+
+def answering(status):
+    def answer(handler):
+        handler.send_response(status)
+        handler.send_header("Content-Length", "0")
+        handler.send_header("Retry-After", "0")
+        handler.end_headers()
+    return answer
+
+
+def one_row(job):
+    (row,) = download_files([job], progress=False)
+    return row
+
+
+def options(tmp_path, **kwargs):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return DownloadOptions(str(tmp_path), retry=RetryPolicy(retries=1, backoff=0.0),
+                           timeout=10, **kwargs)
+
+
+@pytest.mark.parametrize("status, message", [
+    (403, "HTTP 403: access to this file is forbidden for your account."),
+    (404, "HTTP 404: the archive has no file with this id."),
+    (405, "HTTP 405: unexpected answer from the server."),
+    (418, "HTTP 418: unexpected answer from the server."),
+])
+def test_refusals_are_error_rows_that_say_why(scripted, tmp_path, status, message):
+    scripted.routes["/f/ADP.1"] = answering(status)
+    row = one_row(FileJob("ADP.1", scripted.url + "/f/ADP.1", options(tmp_path)))
+    assert (row["status"], row["message"]) == ("error", message)
+    assert len(scripted.got("/f/ADP.1")) == 1  # not retried
+    assert not list(tmp_path.glob("ADP.1*"))
+
+
+def test_a_busy_server_is_retried_then_reported(scripted, tmp_path):
+    scripted.routes["/f/ADP.1"] = answering(503)
+    row = one_row(FileJob("ADP.1", scripted.url + "/f/ADP.1", options(tmp_path)))
+    assert row["status"] == "error" and "HTTP 503" in row["message"]
+    assert len(scripted.got("/f/ADP.1")) == 2  # the first attempt and one retry
+
+
+def test_a_401_says_what_to_do_in_each_case(scripted, tmp_path):
+    scripted.routes["/f/ADP.1"] = answering(401)
+    url = scripted.url + "/f/ADP.1"
+    anonymous = one_row(FileJob("ADP.1", url, options(tmp_path / "a")))
+    assert anonymous["message"] == ("HTTP 401: the file is proprietary; log in with "
+                                    "Eso.login() first (then download_ancillary sends your "
+                                    "token).")
+    foreign = Credentials("tok", ["https://archive.eso.org"])
+    elsewhere = one_row(FileJob("ADP.1", url, options(tmp_path / "b", credentials=foreign)))
+    assert elsewhere["message"] == (
+        f"HTTP 401: the file is proprietary, and {origin(url)} is not one of the archive's "
+        "own hosts, so your login was not sent there (name it in conf.trusted_hosts if you "
+        "trust it).")
+    own = Credentials("tok", [scripted.url])
+    refused = one_row(FileJob("ADP.1", url, options(tmp_path / "c", credentials=own)))
+    assert refused["message"] == (
+        "HTTP 401: access denied although logged in: the file is proprietary to a programme "
+        "your ESO account cannot access, or the login has expired (call Eso.login() again).")
+    assert scripted.got("/f/ADP.1")[-1].headers.get("Authorization") == "Bearer tok"
+    for row in (anonymous, elsewhere, refused):
+        assert row["status"] == "error"
+
+
+def test_a_file_that_will_not_decompress_is_an_error_row(scripted, tmp_path):
+    scripted.routes["/f/ADP.1"] = send_file(b"not gzip at all", name="ADP.1.fits.gz")
+    row = one_row(FileJob("ADP.1", scripted.url + "/f/ADP.1", options(tmp_path, unzip=True)))
+    assert row["status"] == "error"
+    assert row["message"].startswith("Downloaded, but not decompressed: ")
+
+
+def test_decompression_has_the_options_cap(scripted, tmp_path):
+    body = gzip.compress(b"\0" * 100_000)
+    scripted.routes["/f/ADP.2"] = send_file(body, name="ADP.2.fits.gz")
+    capped = options(tmp_path / "capped", unzip=True, max_inflated_bytes=50_000)
+    row = one_row(FileJob("ADP.2", scripted.url + "/f/ADP.2", capped))
+    assert row["status"] == "error" and "not decompressed" in row["message"]
+    roomy = options(tmp_path / "roomy", unzip=True, max_inflated_bytes=200_000)
+    row = one_row(FileJob("ADP.2", scripted.url + "/f/ADP.2", roomy))
+    assert row["status"] == "downloaded" and row["size"] == 100_000
+    assert row["local_path"].endswith(".fits")
