@@ -47,7 +47,7 @@ MODULES = {
     "ids": ["tests/test_ids.py", "tests/test_gaps_ids.py", "tests/test_adql.py"],
     "transport": ["tests/test_transport.py", "tests/test_tap.py", "tests/test_gaps_tap.py"],
     "tap": ["tests/test_tap.py", "tests/test_gaps_tap.py", "tests/test_tap_selection.py",
-            "tests/test_query.py"],
+            "tests/test_tap_client.py", "tests/test_query.py"],
     "download": ["tests/test_download.py", "tests/test_download_answers.py",
                  "tests/test_download_ids.py", "tests/test_download_reruns.py",
                  "tests/test_download_faults.py", "tests/test_gaps_files.py"],

@@ -83,6 +83,9 @@ class ArchiveEmulator:
         (ESO's TAP service is VOLLT in Tomcat; default 2 MiB, Tomcat's own default):
         the parameters of a larger body are ignored, so such a query arrives without
         its QUERY and is refused.
+    uws_blocking : bool
+        Honour UWS 1.1 blocking waits (``WAIT``); False: answer at once, as a
+        UWS 1.0 service does, so clients must poll.
     sync_timeout : float
         Seconds a synchronous query may run; past it the answer is HTTP 202 with ESO's
         "Time out! ..." error VOTable (ESO: about 60 s).
@@ -106,8 +109,8 @@ class ArchiveEmulator:
                  max_file_bytes=262144, file_sizes=None, range_support=True, users=None,
                  token_lifetime=28800, token_methods=("GET",), patched_fraction=0.03,
                  patched_ids=None, faults=None, gzip_ids=None, default_maxrec=None,
-                 hard_maxrec=None, max_post_bytes=2 << 20, sync_timeout=60.0, queue_delay=0.0,
-                 query_delay=0.0, host="127.0.0.1", port=0):
+                 hard_maxrec=None, max_post_bytes=2 << 20, uws_blocking=True, sync_timeout=60.0,
+                 queue_delay=0.0, query_delay=0.0, host="127.0.0.1", port=0):
         for name, value in (("max_file_bytes", max_file_bytes),
                             ("default_maxrec", default_maxrec), ("hard_maxrec", hard_maxrec)):
             if value is not None and (not isinstance(value, int) or value < 0):
@@ -133,6 +136,7 @@ class ArchiveEmulator:
         self.max_file_bytes = max_file_bytes
         self.hard_maxrec = HARD_MAXREC if hard_maxrec is None else hard_maxrec
         self.max_post_bytes = int(max_post_bytes)
+        self.uws_blocking = bool(uws_blocking)
         self.default_maxrec = self.hard_maxrec if default_maxrec is None else min(
             default_maxrec, self.hard_maxrec)
         self.sync_timeout = sync_timeout

@@ -239,7 +239,7 @@ class TapService:
             if method == "POST":
                 return self._update_job(job, request) or self._see_other(job_url)
             wait = request.get("WAIT")
-            if wait is not None:
+            if wait is not None and self.emu.uws_blocking:
                 self._wait(job, wait, request.get("PHASE"))
             return Reply(200, [("Content-Type", "text/xml")], body=job_xml(job, job_url))
         if method == "POST" and item in ("phase", "executionduration", "destruction",
