@@ -365,7 +365,7 @@ class _Literal:
     def is_number(self):
         return not self.quoted and bool(_NUMBER_RE.match(self.text))
 
-    def render(self, kind, name, argument="column_filters"):
+    def render(self, kind, name, argument):
         if kind == "number":
             # On a numeric column, a quoted number is still meant as a number.
             if not _NUMBER_RE.match(self.text):

@@ -3,6 +3,7 @@
 the exact Filter each form parses to, and the plans' less travelled arguments."""
 import datetime
 import re
+import time
 
 import astropy.units as u
 import numpy as np
@@ -366,3 +367,51 @@ def test_select_distinct_and_order():
     query = adql.FileQuery(("f.a",), order_by="f.a", descending=False)
     assert query.render().endswith("ORDER BY f.a ASC")
     assert query.render(order=False).endswith("FROM phase3v2.product_files AS f")
+
+
+# -- more exact edges ----------------------------------------------------------------------
+
+def test_a_scaled_dimensionless_quantity_is_converted():
+    parsed = adql.parse_filter("c", (">", 5 * u.percent), kind="number")
+    assert parsed.render("c", "number") == "c > 0.05"
+
+
+def test_naive_datetimes_are_utc_whatever_the_local_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        naive = adql.parse_filter("d", ("<", datetime.datetime(2017, 1, 1, 1, 30)),
+                                  kind="string")
+        aware = adql.parse_filter("d", ("<", datetime.datetime(
+            2017, 1, 1, 1, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=-3)))),
+            kind="string")
+        rendered = naive.render("d", "string"), aware.render("d", "string")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert rendered == ("d < '2017-01-01T01:30:00.000'", "d < '2017-01-01T04:30:00.000'")
+
+
+@pytest.mark.parametrize("value", [datetime.datetime(2017, 1, 1, 6), datetime.date(2017, 1, 1)])
+def test_a_date_on_a_numeric_column_without_unit_names_the_filter(value):
+    spec = ("<", value)
+    with pytest.raises(ValueError) as info:
+        adql.parse_filter("t_min", spec, kind="number", argument="obscore_filters")
+    assert str(info.value) == bad("obscore_filters['t_min']", spec, "column t_min has no unit "
+                                  "astropy knows (none in TAP_SCHEMA); give a plain number")
+
+
+def test_the_default_unit_is_none_and_plain_datatypes_have_no_unit():
+    with pytest.raises(ValueError, match=r"\(none in TAP_SCHEMA\)"):
+        adql.parse_filter("c", 3 * u.deg, kind="number")
+    with pytest.raises(ValueError, match=r"\(none in TAP_SCHEMA\)"):
+        adql.filter_conditions({"s_ra": 3 * u.deg}, OBSCORE, alias="o",
+                               argument="obscore_filters")
+
+
+def test_a_quoted_value_with_a_stray_quote_inside_is_refused():
+    spec = "'a'b'"
+    with pytest.raises(ValueError) as info:
+        adql.parse_filter("c", spec)
+    assert str(info.value) == bad("column_filters['c']", spec,
+                                  "cannot read \"'\" (unbalanced quote?)")
