@@ -10,7 +10,8 @@ from astropy.table import Table
 from astroquery import log
 from astroquery.exceptions import MaxResultsWarning
 
-from astroquery_eso_ancillary import EsoQueryError, adql, conf, tap
+from astroquery_eso_ancillary import Eso, EsoQueryError, adql, conf, tap
+from astroquery_eso_ancillary.emulator import ArchiveEmulator
 
 
 @contextlib.contextmanager
@@ -287,3 +288,81 @@ def test_categories_sum_sizes_and_record_their_queries(archive):
     assert selection.table["access_estsize"].description == "Total estimated size of the files"
     assert selection.table["n_files"].dtype.kind == "i"
     assert isinstance(selection.table, Table) and selection.maxrec is not None
+
+
+# -- refined selections: MAXREC grows until enough exact rows arrive -----------------------
+
+@pytest.fixture(scope="module")
+def big_archive(tmp_path_factory):
+    with ArchiveEmulator(products=1000) as emu:
+        emu.eso = Eso(archive_url=emu.url)
+        emu.eso.cache_location = tmp_path_factory.mktemp("eso-cache")
+        yield emu
+
+
+def _exact_in_first(client, plan, n):
+    """How many of the first n rows the service sends match the pattern exactly."""
+    text = tap.selection_queries(plan)
+    rows = client.run(text, maxrec=n, async_job=False).table
+    return sum("5_" in str(name) for name in rows["original_filename"])
+
+
+@pytest.mark.parametrize("limit", [100, 600])
+def test_a_refined_selection_asks_more_rows_until_the_limit_is_met(big_archive, limit):
+    client = tap.TapClient(big_archive.eso)
+    # '_' is any character to LIKE: the service sends a superset, refined here.
+    plan = file_plan(client, columns=["archive_id", "original_filename"],
+                     original_filename="*5_*")
+    assert plan.refinements
+    exact = sorted(f["archive_id"] for f in big_archive.archive.files
+                   if "5_" in f["original_filename"])
+    want = limit + 1
+    first = max(4 * want, 1000)
+    maxrec = first if _exact_in_first(client, plan, first) >= want else first * 8
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        selection = tap.run_selection(client, plan, limit=limit, async_job=False)
+    assert selection.maxrec == maxrec, (first, maxrec)
+    if len(exact) > limit:
+        assert len(selection.table) == limit
+        assert [str(w.message) for w in caught if w.category is MaxResultsWarning] == [
+            f"Results truncated to {limit} rows (ROW_LIMIT). Set ROW_LIMIT to None (or -1) "
+            "to retrieve them all."]
+        assert set(archive_ids(selection.table)) <= set(exact)
+    else:
+        assert archive_ids(selection.table) == exact
+        assert not [w for w in caught if w.category is MaxResultsWarning]
+
+
+def _category_plan(client):
+    schema = client.schema()
+    return adql.plan_category_query(schema.product_files, schema.obscore,
+                                    size_column=schema.size_column)
+
+
+def test_categories_of_products_without_files_are_an_empty_integer_table(archive):
+    client = tap.TapClient(archive.eso)
+    selection = tap.run_categories(client, _category_plan(client), product_ids=fake_ids(3))
+    assert len(selection.table) == 0
+    assert selection.table["n_files"].dtype.kind == "i"
+    assert selection.table["access_estsize"].dtype.kind == "i"
+    assert selection.table.meta["url"] == client.url
+    assert selection.table.meta["maxrec"] == selection.maxrec
+
+
+def test_categories_ask_for_every_group_whatever_the_default_maxrec(eso_archive_factory):
+    emu = eso_archive_factory(products=40, default_maxrec=2)
+    client = tap.TapClient(emu.eso)
+    selection = tap.run_categories(client, _category_plan(client))
+    wanted = {f["eso_category"] for f in emu.archive.files
+              if f["eso_category"].startswith("ANCILLARY.")}
+    assert {str(c) for c in selection.table["eso_category"]} == wanted and len(wanted) > 2
+
+
+def test_categories_cut_by_the_service_warn(archive):
+    client = tap.TapClient(archive.eso)
+    plan = _category_plan(client)
+    archive.hard_maxrec = 3
+    with pytest.warns(MaxResultsWarning, match="The service stopped at 3 rows"):
+        selection = tap.run_categories(client, plan)
+    assert len(selection.table) == 3
