@@ -623,3 +623,12 @@ def test_no_wait_after_the_last_attempt(caplog):
     waits = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
     assert waits == ["http://h/x: HTTP 503; retrying in 0.00 s (1/2)",
                      "http://h/x: HTTP 503; retrying in 0.00 s (2/2)"]
+
+
+def test_a_zero_retry_policy_is_accepted_and_the_refusal_is_exact():
+    assert RetryPolicy(retries=0, backoff=0, max_wait=0).wait(1) == 0
+    assert RetryPolicy(max_wait=0.5).wait(3) == 0.5
+    with pytest.raises(ValueError) as info:
+        RetryPolicy(retries=-1)
+    assert str(info.value) == ("retries, backoff and max_wait must be >= 0, got retries=-1, "
+                               "backoff=0.5, max_wait=300.0")
