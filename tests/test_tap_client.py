@@ -104,3 +104,21 @@ def test_a_non_votable_answer_names_its_status_and_text(eso_archive, status, err
     else:
         assert str(info.value) == (f"{client.url}/sync answered HTTP {status} with something "
                                    f"that is not a VOTable: {text!r}")
+
+
+def test_jobs_ask_for_the_longest_execution_and_are_deleted(eso_archive):
+    client = tap.TapClient(eso_archive.eso, cache=False)
+    client.run(Q_EX1, async_job=True)
+    asked = [r for r in eso_archive.requests if r.path.endswith("/executionduration")
+             and r.method == "POST"]
+    assert len(asked) == 1 and asked[0].status < 400
+    job_url = asked[0].path.removesuffix("/executionduration")
+    assert any(r.path == job_url and r.method in ("DELETE", "POST") and r.status < 400
+               for r in eso_archive.requests if r is not asked[0])
+
+
+def test_an_overflowing_job_result_is_flagged_not_warned(eso_archive, recwarn):
+    client = tap.TapClient(eso_archive.eso, cache=False)
+    result = client.run(Q_EX1, maxrec=2, async_job=True)
+    assert result.overflow and len(result.table) == 2
+    assert not [w for w in recwarn if "overflow" in str(w.message).lower()]
