@@ -139,6 +139,7 @@ class FileServer:
     def __init__(self):
         self.script = []
         self.ranges = []
+        self.if_ranges = []
         self.name = "file.fits"
         owner = self
 
@@ -159,6 +160,7 @@ class FileServer:
     def handle(self, request):
         asked = request.headers.get("Range")
         self.ranges.append(asked)
+        self.if_ranges.append(request.headers.get("If-Range"))
         how = self.script.pop(0) if self.script else "honest"
         headers = {"Content-Type": "application/fits", "ETag": '"v1"',
                    "Content-Disposition": f'attachment; filename="{self.name}"'}
@@ -222,6 +224,7 @@ def test_an_honest_206_resumes(server, tmp_path):
     assert row["status"] == "resumed", row
     assert (tmp_path / "file.fits").read_bytes() == BODY
     assert server.ranges == [f"bytes={HAVE}-"]
+    assert server.if_ranges == ['"v1"']  # the validator on record guards the range
     assert not (tmp_path / PART).exists()
 
 
