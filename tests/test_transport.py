@@ -396,20 +396,30 @@ def test_threads_that_find_the_token_renewed_meanwhile_do_not_renew_again(first_
     # the stale token before it was replaced, use the new one, unless it has run out too.
     calls = []
     inside = threading.Event()
+    started = [threading.Event() for _ in range(3)]
 
     def renew():
         calls.append(1)
         inside.set()
-        time.sleep(0.5)  # the other threads read the stale token and wait for the lock
+        if len(calls) == 1:
+            # Hold the lock until the other threads have read the stale token and wait.
+            for event in started:
+                event.wait(30)
+            time.sleep(0.5)
         return f"fresh{len(calls)}", time.time() + (first_lasts if len(calls) == 1 else 7200)
 
     creds = Credentials("old", ["https://archive.eso.org"], renew=renew,
                         expires=time.time() - 1)
     results = []
+
+    def other(event):
+        event.set()
+        results.append(creds.renew())
+
     first = threading.Thread(target=lambda: results.append(creds.renew()))
     first.start()
     assert inside.wait(30)
-    others = [threading.Thread(target=lambda: results.append(creds.renew())) for _ in range(3)]
+    others = [threading.Thread(target=other, args=(event,)) for event in started]
     for t in others:
         t.start()
     for t in [first, *others]:
