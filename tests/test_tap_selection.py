@@ -2,6 +2,7 @@
 """tap.run_selection against the emulator: chunks the service refuses or cuts, limits,
 TOP, counts, and what the Selection records."""
 import contextlib
+import types
 import warnings
 from urllib.parse import urlencode
 
@@ -59,19 +60,21 @@ def expected(emu, product_ids):
 
 def test_a_refused_long_query_is_asked_again_in_halves(eso_archive_factory):
     probe = eso_archive_factory(products=40)
-    real = [p["dp_id"] for p in probe.archive.products][:6]
-    ids = real[:3] + fake_ids(1094) + real[3:]
+    real = [p["dp_id"] for p in probe.archive.products][:8]
+    # A first chunk of 1,100 ids that the service refuses, then a short one it takes.
+    ids = real[:3] + fake_ids(1094) + real[3:6] + real[6:]
     client = tap.TapClient(probe.eso)
     plan = file_plan(client, columns=["archive_id"])
-    whole = tap.selection_queries(plan, product_ids=ids, chunk_size=len(ids))
+    whole = tap.selection_queries(plan, product_ids=ids[:1100], chunk_size=1100)
     halves = [tap.selection_queries(plan, product_ids=ids[:550], chunk_size=550),
-              tap.selection_queries(plan, product_ids=ids[550:], chunk_size=550)]
+              tap.selection_queries(plan, product_ids=ids[550:1100], chunk_size=550),
+              tap.selection_queries(plan, product_ids=ids[1100:], chunk_size=550)]
     limit = (posted(whole) + posted(halves[0])) // 2
     emu = eso_archive_factory(products=40, max_post_bytes=limit)
     client = tap.TapClient(emu.eso)
     with debug_records() as records:
         selection = tap.run_selection(client, file_plan(client, columns=["archive_id"]),
-                                      product_ids=ids, chunk_size=len(ids))
+                                      product_ids=ids, chunk_size=1100)
     assert selection.queries == halves
     assert archive_ids(selection.table) == expected(emu, real)
     assert [r.getMessage() for r in records if "splitting" in r.getMessage()] == [
@@ -366,3 +369,50 @@ def test_categories_cut_by_the_service_warn(archive):
     with pytest.warns(MaxResultsWarning, match="The service stopped at 3 rows"):
         selection = tap.run_categories(client, plan)
     assert len(selection.table) == 3
+
+
+# -- the queries sent, and what the Selection keeps -----------------------------------------
+
+def test_the_adql_of_refined_and_counted_selections(archive):
+    client = tap.TapClient(archive.eso)
+    plain = file_plan(client, columns=["archive_id"], top=3, order_by="archive_id")
+    refined = file_plan(client, columns=["archive_id"], top=3, order_by="archive_id",
+                        original_filename="*5_*")
+    assert tap.selection_queries(plain).startswith("SELECT TOP 3 ")
+    # With a client-side refinement, TOP moves to the client; a count fetches only the
+    # refined column, without TOP or ORDER BY.
+    assert not tap.selection_queries(refined).startswith("SELECT TOP")
+    assert tap.selection_queries(refined).endswith("ORDER BY f.archive_id DESC")
+    assert tap.selection_queries(refined, count_only=True) == (
+        "SELECT f.original_filename FROM phase3v2.product_files AS f "
+        "WHERE f.original_filename LIKE '%5_%'")
+    assert tap.selection_queries(plain, count_only=True) == (
+        "SELECT COUNT(*) FROM phase3v2.product_files AS f")
+
+
+def test_a_trailing_slash_of_the_tap_url_is_dropped():
+    eso = types.SimpleNamespace(tap_url="http://127.0.0.1:1/tap_obs/")
+    assert tap.TapClient(eso).url == "http://127.0.0.1:1/tap_obs"
+
+
+def test_a_counted_selection_can_run_as_jobs(archive):
+    client = tap.TapClient(archive.eso)
+    plan = file_plan(client, columns=["archive_id"])
+    before = len([r for r in archive.requests if r.path == "/tap_obs/async"
+                  and r.method == "POST"])
+    selection = tap.run_selection(client, plan, count_only=True, async_job=True)
+    assert selection.count == len(archive.archive.files)
+    assert len([r for r in archive.requests if r.path == "/tap_obs/async"
+                and r.method == "POST"]) == before + 1
+
+
+def test_the_selection_records_maxrec_and_keeps_every_column_without_a_plan(archive):
+    client = tap.TapClient(archive.eso)
+    with pytest.warns(MaxResultsWarning):
+        selection = tap.run_selection(client, file_plan(client, columns=["archive_id"]),
+                                      limit=4, async_job=False)
+    assert selection.table.meta["maxrec"] == selection.maxrec == 5
+    bare = tap.run_selection(client, adql.FileQuery(("f.archive_id", "f.product_id")),
+                             async_job=False)
+    assert set(bare.table.colnames) == {"product_id", "archive_id"}
+    assert len(bare.table) == len(archive.archive.files)
