@@ -1,29 +1,17 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """tap.run_selection against the emulator: chunks the service refuses or cuts, limits,
 TOP, counts, and what the Selection records."""
-import contextlib
 import types
 import warnings
 from urllib.parse import urlencode
 
 import pytest
 from astropy.table import Table
-from astroquery import log
 from astroquery.exceptions import MaxResultsWarning
+from logs import debug_records
 
 from astroquery_eso_ancillary import Eso, EsoQueryError, adql, conf, tap
 from astroquery_eso_ancillary.emulator import ArchiveEmulator
-
-
-@contextlib.contextmanager
-def debug_records():
-    level = log.level
-    log.setLevel("DEBUG")
-    try:
-        with log.log_to_list() as records:
-            yield records
-    finally:
-        log.setLevel(level)
 
 
 def file_plan(client, **kwargs):

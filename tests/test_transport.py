@@ -1,6 +1,5 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
 """transport.py: retry policy, Retry-After, body completeness, origins, credentials, login."""
-import contextlib
 import email.utils
 import http.server
 import json
@@ -12,7 +11,7 @@ import time
 
 import pytest
 import requests
-from astroquery import log
+from logs import debug_records
 from servers import ScriptedServer, send_file
 
 from astroquery_eso_ancillary import EsoServiceError, conf, transport
@@ -310,18 +309,6 @@ def test_query_session_keeps_given_headers_and_timeout(token_server):
 
 
 # -- credentials: expiry, renewal, pickling ------------------------------------------------
-
-@contextlib.contextmanager
-def debug_records():
-    """The records astroquery's logger takes at DEBUG level inside the block."""
-    level = log.level
-    log.setLevel("DEBUG")
-    try:
-        with log.log_to_list() as records:
-            yield records
-    finally:
-        log.setLevel(level)
-
 
 class FrozenClock:
     """Stands in for the ``time`` module inside transport, at a fixed moment."""
