@@ -1,12 +1,19 @@
 # Licensed under a 3-clause BSD style license - see LICENSE.rst
-"""download.py: the manifest row of each HTTP refusal, and of a file that will not
-decompress, against a scripted server on 127.0.0.2."""
+"""download.py: the manifest row of each HTTP refusal, of a refused connection, a local
+error and a file that will not decompress, and the wait before a retry, against a scripted
+server on 127.0.0.2."""
 import gzip
+import socket
 
 import pytest
 from servers import ScriptedServer, send_file
 
-from astroquery_eso_ancillary.download import DownloadOptions, FileJob, download_files
+from astroquery_eso_ancillary.download import (
+    DownloadOptions,
+    FileJob,
+    download_file,
+    download_files,
+)
 from astroquery_eso_ancillary.transport import Credentials, RetryPolicy, origin
 
 
@@ -46,6 +53,7 @@ def test_refusals_are_error_rows_that_say_why(scripted, tmp_path, status, messag
     scripted.routes["/f/ADP.1"] = answering(status)
     row = one_row(FileJob("ADP.1", scripted.url + "/f/ADP.1", options(tmp_path)))
     assert (row["status"], row["message"]) == ("error", message)
+    assert (row["http_status"], row["attempts"]) == (status, 1)
     assert len(scripted.got("/f/ADP.1")) == 1  # not retried
     assert not list(tmp_path.glob("ADP.1*"))
 
@@ -53,7 +61,9 @@ def test_refusals_are_error_rows_that_say_why(scripted, tmp_path, status, messag
 def test_a_busy_server_is_retried_then_reported(scripted, tmp_path):
     scripted.routes["/f/ADP.1"] = answering(503)
     row = one_row(FileJob("ADP.1", scripted.url + "/f/ADP.1", options(tmp_path)))
-    assert row["status"] == "error" and "HTTP 503" in row["message"]
+    assert row["status"] == "error"
+    assert row["message"] == "Gave up after 2 attempts: HTTP 503 from the server."
+    assert (row["http_status"], row["attempts"]) == (503, 2)
     assert len(scripted.got("/f/ADP.1")) == 2  # the first attempt and one retry
 
 
@@ -77,7 +87,7 @@ def test_a_401_says_what_to_do_in_each_case(scripted, tmp_path):
         "your ESO account cannot access, or the login has expired (call Eso.login() again).")
     assert scripted.got("/f/ADP.1")[-1].headers.get("Authorization") == "Bearer tok"
     for row in (anonymous, elsewhere, refused):
-        assert row["status"] == "error"
+        assert (row["status"], row["http_status"]) == ("error", 401)
 
 
 def test_a_file_that_will_not_decompress_is_an_error_row(scripted, tmp_path):
@@ -97,3 +107,45 @@ def test_decompression_has_the_options_cap(scripted, tmp_path):
     row = one_row(FileJob("ADP.2", scripted.url + "/f/ADP.2", roomy))
     assert row["status"] == "downloaded" and row["size"] == 100_000
     assert row["local_path"].endswith(".fits")
+
+
+def closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.2", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_refused_connection_names_the_cause_not_the_request(tmp_path):
+    url = f"http://127.0.0.2:{closed_port()}/f/ADP.1?token=secret"
+    row = one_row(FileJob("ADP.1", url, options(tmp_path)))
+    # The class and its root cause; requests' text (with the URL) stays out.
+    assert row["message"] == ("Gave up after 2 attempts: Request failed: ConnectionError "
+                              "(ConnectionRefusedError).")
+    assert (row["status"], row["http_status"], row["attempts"]) == ("error", 0, 2)
+
+
+def test_a_local_error_names_the_folder_and_the_reason(tmp_path):
+    (tmp_path / "blocker").write_bytes(b"")
+    job = FileJob("ADP.1", f"http://127.0.0.2:{closed_port()}/f/ADP.1", options(tmp_path),
+                  folder="blocker/ADP.P")
+    row = one_row(job)
+    assert row["message"] == (f"Local file error in {tmp_path / 'blocker' / 'ADP.P'}: "
+                              "NotADirectoryError: Not a directory")
+    assert row["status"] == "error"
+
+
+def test_a_wait_before_a_retry_keeps_checking_for_ctrl_c(scripted, tmp_path):
+    # A Retry-After of 2 s: the worker looks at its progress callback (where a Ctrl-C
+    # arrives, as CancelledError) every 0.1 s while it waits, not once per wait.
+    def busy(handler):
+        handler.send_response(503)
+        handler.send_header("Content-Length", "0")
+        handler.send_header("Retry-After", "2")
+        handler.end_headers()
+
+    scripted.routes["/f/ADP.1"] = busy
+    checks = []
+    row = download_file(FileJob("ADP.1", scripted.url + "/f/ADP.1", options(tmp_path)),
+                        progress=checks.append)
+    assert row["status"] == "error" and row["attempts"] == 2
+    assert checks.count(0) >= 8
