@@ -168,7 +168,8 @@ class _LoginPage(http.server.BaseHTTPRequestHandler):
 
 def test_html_answer_is_an_error_and_not_cached(eso_archive, tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LoginPage)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                              daemon=True)
     thread.start()
     try:
         eso = Eso(archive_url=eso_archive.url,

@@ -314,7 +314,8 @@ class Hostile(http.server.ThreadingHTTPServer):
         self.routes = {}
         self.hits = []
         super().__init__(("127.0.0.1", 0), _HostileHandler)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.serve_forever,
+                                       kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
     @property

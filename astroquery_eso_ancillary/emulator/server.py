@@ -204,8 +204,9 @@ class ArchiveEmulator:
             server.server_close()
             raise
         self._server = server
+        # stop() waits for one poll: short, since test fixtures stop an emulator per test.
         self._thread = threading.Thread(target=server.serve_forever, name=f"eso-emulator-{port}",
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
+                                        kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
         self.start_seconds = time.perf_counter() - t0
         return self
