@@ -51,7 +51,7 @@ MODULES = {
     "download": ["tests/test_download.py", "tests/test_download_answers.py",
                  "tests/test_download_ids.py", "tests/test_download_reruns.py",
                  "tests/test_download_faults.py", "tests/test_gaps_files.py",
-                 "tests/test_download_plan.py"],
+                 "tests/test_download_plan.py", "tests/test_download_inputs.py"],
 }
 
 _STATUS_RE = re.compile(r"^\s*(\S+__mutmut_\d+): (.+)$")
