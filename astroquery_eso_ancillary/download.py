@@ -731,7 +731,11 @@ def _download_locked(job, dest, progress):
                     if dest.part_size(job.archive_id) else "")
             return job.row(message=f"Gave up after {attempts} attempts: {failure}{kept}",
                            http_status=status, attempts=attempts)
-        _pause(policy.wait(max(failures, 1), wait), progress)
+        seconds = policy.wait(max(failures, 1), wait)
+        # Only the last failure reaches the manifest; the others are worth a debug line.
+        log.debug(f"{job.archive_id}: attempt {attempts} failed: {failure} Next attempt in "
+                  f"{seconds:.1f} s.")
+        _pause(seconds, progress)
     row = job.row(local_path=str(final), size=final.stat().st_size,
                   status="resumed" if resumed else "downloaded", http_status=status,
                   attempts=attempts)

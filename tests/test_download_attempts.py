@@ -1,0 +1,204 @@
+# Licensed under a 3-clause BSD style license - see LICENSE.rst
+"""download.py, one request at a time: the row of a good transfer, renewed and expired
+logins, retries that are not counted, part files nothing vouches for, and answers the
+emulator never gives (HTML pages, no length, too long), against a scripted server."""
+import itertools
+import logging
+import time
+
+import pytest
+from logs import debug_records
+from servers import ScriptedServer, send_file
+
+from astroquery_eso_ancillary.destination import Destination
+from astroquery_eso_ancillary.download import (
+    LOGIN_EXPIRED,
+    DownloadOptions,
+    FileJob,
+    download_files,
+)
+from astroquery_eso_ancillary.transport import Credentials, RetryPolicy, origin
+
+AID = "ADP.2016-06-01T14:07:30.137"
+NAME = "ADP.2016-06-01T14_07_30.137.png"
+BODY = bytes(range(256)) * 40
+
+
+@pytest.fixture
+def scripted():
+    with ScriptedServer("127.0.0.2") as server:
+        yield server
+
+
+def options(folder, *, retries=1, **kwargs):
+    folder.mkdir(parents=True, exist_ok=True)
+    return DownloadOptions(str(folder), retry=RetryPolicy(retries=retries, backoff=0.0),
+                           timeout=10, **kwargs)
+
+
+def fetch(scripted, folder, **kwargs):
+    job_values = {k: kwargs.pop(k) for k in ("extension", "estsize_kb") if k in kwargs}
+    job = FileJob(AID, scripted.url + "/f/" + AID, options(folder, **kwargs),
+                  product_id="ADP.P", eso_category="ANCILLARY.PREVIEW", **job_values)
+    (row,) = download_files([job], progress=False)
+    return row
+
+
+def test_a_good_transfer_and_its_rerun(scripted, tmp_path):
+    scripted.routes["/f/" + AID] = send_file(BODY, name=f"{AID}.png", ctype="image/png")
+    row = fetch(scripted, tmp_path)
+    assert row == {"archive_id": AID, "product_id": "ADP.P", "eso_category":
+                   "ANCILLARY.PREVIEW", "url": scripted.url + "/f/" + AID,
+                   "local_path": str(tmp_path / NAME), "size": len(BODY),
+                   "status": "downloaded", "message": "", "http_status": 200, "attempts": 1,
+                   "original_filename": "", "extracted_to": "", "n_members": 0}
+    assert (tmp_path / NAME).read_bytes() == BODY
+    again = fetch(scripted, tmp_path)
+    assert (again["status"], again["message"], again["local_path"], again["size"]) == (
+        "skipped-existing", "A complete file of this name was already there.",
+        str(tmp_path / NAME), len(BODY))
+    assert len(scripted.got("/f/" + AID)) == 1  # the folder's record answers
+
+
+@pytest.mark.parametrize("name", ["README.htm", "notes.HTML"])
+def test_an_html_file_that_is_named_html_is_kept(scripted, tmp_path, name):
+    page = b"<html><body>The data release description.</body></html>"
+    scripted.routes["/f/" + AID] = send_file(page, name=name, ctype="text/html")
+    row = fetch(scripted, tmp_path)
+    assert (row["status"], row["local_path"]) == ("downloaded", str(tmp_path / name))
+
+
+def test_an_html_page_for_a_png_is_refused(scripted, tmp_path):
+    scripted.routes["/f/" + AID] = send_file(b"<html>Login</html>", name=f"{AID}.png",
+                                             ctype="text/html; charset=utf-8")
+    row = fetch(scripted, tmp_path)
+    assert row["message"] == (f"HTTP 200 but the server sent an HTML page (text/html) instead "
+                              f"of the file {NAME} (a login or error page?); nothing was saved.")
+    assert not (tmp_path / NAME).exists()
+
+
+@pytest.mark.parametrize("nbytes", [1000, 200_000])
+def test_a_body_without_length_but_with_an_etag(scripted, tmp_path, nbytes):
+    body = bytes(nbytes)
+    scripted.routes["/f/" + AID] = send_file(body, name=f"{AID}.png", etag='"v1"',
+                                             length=False)
+    row = fetch(scripted, tmp_path)
+    assert (row["status"], row["size"]) == ("downloaded", nbytes)
+    # Complete: no resume record is left behind.
+    assert Destination.shared(tmp_path).load_validator(AID, url=row["url"]) is None
+
+
+def test_without_length_the_estimate_caps_the_body(scripted, tmp_path):
+    # 1 kB estimated: at most 32 MiB more are accepted (FITS headers change at download).
+    scripted.routes["/f/" + AID] = send_file(bytes((32 << 20) + 1025 + 4096),
+                                             name=f"{AID}.png", length=False)
+    row = fetch(scripted, tmp_path, estsize_kb=1)
+    assert row["message"] == (f"Cut: the server sent more than {(32 << 20) + 1024} bytes for a "
+                              "file the archive estimates at 1 kB; nothing was kept.")
+    assert not list(tmp_path.glob("*.part"))
+    scripted.routes["/f/" + AID] = send_file(bytes((32 << 20) + 1000), name=f"{AID}.png",
+                                             length=False)
+    assert fetch(scripted, tmp_path / "b", estsize_kb=1)["status"] == "downloaded"
+
+
+def test_a_part_file_nothing_vouches_for_is_discarded(scripted, tmp_path):
+    dest = Destination.shared(tmp_path)
+    dest.part_path(AID).write_bytes(b"stale bytes")  # no record of the server's validator
+    row = fetch(scripted, tmp_path)  # no route: 404
+    assert row["http_status"] == 404
+    assert not dest.part_path(AID).exists()
+    assert "Range" not in scripted.got("/f/" + AID)[0].headers
+
+
+def test_a_206_that_ignores_if_range_restarts_and_says_why(scripted, tmp_path):
+    dest = Destination.shared(tmp_path)
+    url = scripted.url + "/f/" + AID
+    dest.part_path(AID).write_bytes(BODY[:100])
+    dest.save_validator(AID, url=url, validator='"old"')
+    # The server has a new version, and answers the Range request without looking at
+    # If-Range: the piece is of another file.
+    whole = send_file(BODY, name=f"{AID}.png", etag='"new"')
+
+    def ignoring_if_range(handler):
+        wanted = handler.headers.get("Range")
+        if not wanted:
+            return whole(handler)
+        start = int(wanted.split("=")[1].split("-")[0])
+        handler.send_response(206)
+        handler.send_header("ETag", '"new"')
+        handler.send_header("Content-Range", f"bytes {start}-{len(BODY) - 1}/{len(BODY)}")
+        handler.send_header("Content-Length", str(len(BODY) - start))
+        handler.end_headers()
+        handler.wfile.write(BODY[start:])
+
+    scripted.routes["/f/" + AID] = ignoring_if_range
+    with debug_records() as records:
+        row = fetch(scripted, tmp_path)
+    assert (row["status"], row["attempts"]) == ("downloaded", 2)
+    first, second = scripted.got("/f/" + AID)
+    assert (first.headers["Range"], first.headers["If-Range"]) == ("bytes=100-", '"old"')
+    assert "Range" not in second.headers
+    assert (tmp_path / NAME).read_bytes() == BODY
+    assert [r.getMessage() for r in records if r.levelno == logging.DEBUG
+            and "attempt 1 failed" in r.getMessage()] == [
+        f"{AID}: attempt 1 failed: The server could not show the file is the one the partial "
+        "download began; restarting. Next attempt in 0.0 s."]
+
+
+def test_a_renewed_login_that_is_still_refused_ends(scripted, tmp_path):
+    # The server refuses whatever the token; each 401 renews it, which is not counted as a
+    # failure, so only the bound on attempts (retries + 3) ends it.
+    def refuse(handler):
+        handler.send_response(401)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    scripted.routes["/f/" + AID] = refuse
+    tokens = (f"token-{n}" for n in itertools.count(1))
+    credentials = Credentials("token-0", [scripted.url],
+                              renew=lambda: (next(tokens), time.time() + 3600))
+    row = fetch(scripted, tmp_path, retries=0, credentials=credentials)
+    assert row["message"] == "Gave up after 4 attempts: HTTP 401: the login was renewed; " \
+                             "trying again."
+    assert (row["attempts"], row["http_status"]) == (4, 401)
+    sent = [r.headers.get("Authorization") for r in scripted.got("/f/" + AID)]
+    assert sent == ["Bearer token-0", "Bearer token-1", "Bearer token-2", "Bearer token-3"]
+
+
+def test_an_expired_login_is_renewed_before_the_request(scripted, tmp_path):
+    scripted.routes["/f/" + AID] = send_file(BODY, name=f"{AID}.png")
+    fresh = Credentials("old", [scripted.url], expires=time.time() - 10,
+                        renew=lambda: ("new", time.time() + 3600))
+    assert fetch(scripted, tmp_path / "a", credentials=fresh)["status"] == "downloaded"
+    assert scripted.got("/f/" + AID)[-1].headers["Authorization"] == "Bearer new"
+    before = len(scripted.requests)
+    stuck = Credentials("old", [scripted.url], expires=time.time() - 10, renew=lambda: None)
+    row = fetch(scripted, tmp_path / "b", credentials=stuck)
+    assert (row["status"], row["message"]) == ("error", LOGIN_EXPIRED)
+    assert len(scripted.requests) == before  # nothing sent with a token known to be dead
+
+
+def test_a_file_from_another_host_says_the_login_stayed_home(scripted, tmp_path):
+    scripted.routes["/f/" + AID] = send_file(BODY, name=f"{AID}.png")
+    credentials = Credentials("tok", ["https://dataportal.eso.org"])
+    row = fetch(scripted, tmp_path, credentials=credentials)
+    assert row["status"] == "downloaded"
+    assert row["message"] == (f"From {origin(scripted.url)}, not one of the archive's own "
+                              "hosts: your login was not sent there.")
+    assert "Authorization" not in scripted.got("/f/" + AID)[0].headers
+    # Skipped on a re-run: the note still says where the file came from.
+    again = fetch(scripted, tmp_path, credentials=credentials)
+    assert again["message"] == ("A complete file of this name was already there. From "
+                                f"{origin(scripted.url)}, not one of the archive's own hosts: "
+                                "your login was not sent there.")
+
+
+def test_a_fits_file_cut_at_a_block_edge_is_set_aside(scripted, tmp_path):
+    scripted.routes["/f/" + AID] = send_file(b"SIMPLE  =" + bytes(4000), name=f"{AID}.fits")
+    row = fetch(scripted, tmp_path)
+    assert row["message"] == (
+        "Not a complete FITS file: 4009 bytes is not a whole number of 2880-byte FITS blocks: "
+        "the file is incomplete or not FITS. The bytes are kept aside as "
+        "ADP.2016-06-01T14_07_30.137.rejected.")
+    assert (row["status"], row["http_status"]) == ("error", 200)
+    assert (tmp_path / "ADP.2016-06-01T14_07_30.137.rejected").stat().st_size == 4009
