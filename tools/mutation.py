@@ -130,8 +130,12 @@ def run_module(module, *, sample, jobs, keep, seed):
         if sample:
             # Generate the mutants (and the test mapping) without running them: a name
             # that matches nothing. Then run a random sample.
-            mutmut(work, "run", "--max-children", str(jobs), "no-such-mutant", check=False)
+            made = mutmut(work, "run", "--max-children", str(jobs), "no-such-mutant",
+                          check=False)
             everything = sorted(statuses(work))
+            if not everything:  # the clean test run failed: say why
+                sys.exit(f"mutmut made no mutants of {module}:\n{made.stdout[-3000:]}"
+                         f"\n{made.stderr[-3000:]}")
             names = random.Random(seed).sample(everything, min(sample, len(everything)))
         mutmut(work, "run", "--max-children", str(jobs), *(names or []), check=False)
         found = statuses(work)
