@@ -202,3 +202,30 @@ def test_a_fits_file_cut_at_a_block_edge_is_set_aside(scripted, tmp_path):
         "ADP.2016-06-01T14_07_30.137.rejected.")
     assert (row["status"], row["http_status"]) == ("error", 200)
     assert (tmp_path / "ADP.2016-06-01T14_07_30.137.rejected").stat().st_size == 4009
+
+
+def test_cut_transfers_and_refused_ranges_end_at_the_bound(scripted, tmp_path):
+    # Every whole transfer breaks half-way (a counted failure, the part file kept with the
+    # server's ETag); every Range request gets 416 (not counted: the part is dropped and
+    # the next request starts at byte 0). The bound on attempts (retries + 3) ends it.
+    def answer(handler):
+        if handler.headers.get("Range"):
+            handler.send_response(416)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        handler.send_response(200)
+        handler.send_header("ETag", '"v1"')
+        handler.send_header("Content-Length", str(len(BODY)))
+        handler.send_header("Connection", "close")
+        handler.close_connection = True
+        handler.end_headers()
+        handler.wfile.write(BODY[:len(BODY) // 2])
+
+    scripted.routes["/f/" + AID] = answer
+    row = fetch(scripted, tmp_path, retries=4)
+    assert row["message"] == ("Gave up after 8 attempts: HTTP 416: the partial file could not "
+                              "be continued; restarting.")
+    assert (row["attempts"], row["http_status"]) == (8, 416)
+    ranges = [r.headers.get("Range") for r in scripted.got("/f/" + AID)]
+    assert ranges == [None, f"bytes={len(BODY) // 2}-"] * 4
