@@ -5,6 +5,7 @@ emulator never gives (HTML pages, no length, too long), against a scripted serve
 import itertools
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from logs import debug_records
@@ -12,7 +13,9 @@ from servers import ScriptedServer, send_file
 
 from astroquery_eso_ancillary.destination import Destination
 from astroquery_eso_ancillary.download import (
+    INTERRUPTED,
     LOGIN_EXPIRED,
+    DownloadInterrupted,
     DownloadOptions,
     FileJob,
     download_files,
@@ -229,3 +232,41 @@ def test_cut_transfers_and_refused_ranges_end_at_the_bound(scripted, tmp_path):
     assert (row["attempts"], row["http_status"]) == (8, 416)
     ranges = [r.headers.get("Range") for r in scripted.got("/f/" + AID)]
     assert ranges == [None, f"bytes={len(BODY) // 2}-"] * 4
+
+
+@pytest.mark.parametrize("ctype, extension, expected", [
+    ("application/octet-stream", "", "ADP.2016-06-01T14_07_30.137"),
+    ("image/png; charset=binary", "", NAME),
+    ("application/x-compress", "", "ADP.2016-06-01T14_07_30.137.Z"),
+    ("application/octet-stream", "TXT", "ADP.2016-06-01T14_07_30.137.txt"),
+])
+def test_a_file_without_a_name_is_named_by_id_and_type(scripted, tmp_path, ctype, extension,
+                                                        expected):
+    scripted.routes["/f/" + AID] = send_file(b"data", ctype=ctype)
+    row = fetch(scripted, tmp_path, extension=extension)
+    assert (row["status"], row["local_path"]) == ("downloaded", str(tmp_path / expected))
+
+
+class _StopsOnSubmit(ThreadPoolExecutor):
+    """An executor whose third submit() is where a Ctrl-C lands."""
+
+    def __init__(self):
+        super().__init__(1)
+        self.calls = 0
+
+    def submit(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == 3:
+            raise KeyboardInterrupt
+        return super().submit(*args, **kwargs)
+
+
+def test_ctrl_c_with_an_executor_gives_every_row(scripted, tmp_path):
+    scripted.routes["/f/" + AID] = send_file(BODY, name=f"{AID}.png")
+    opts = options(tmp_path)
+    jobs = [FileJob(f"ADP.{n}", scripted.url + "/f/" + AID, opts) for n in range(4)]
+    with _StopsOnSubmit() as executor, pytest.raises(DownloadInterrupted) as stop:
+        download_files(jobs, executor=executor, progress=False)
+    rows = stop.value.rows
+    assert [r["archive_id"] for r in rows] == [j.archive_id for j in jobs]
+    assert all((r["status"], r["message"]) == ("error", INTERRUPTED) for r in rows)

@@ -137,8 +137,12 @@ def run_module(module, *, sample, jobs, keep, seed):
                 sys.exit(f"mutmut made no mutants of {module}:\n{made.stdout[-3000:]}"
                          f"\n{made.stderr[-3000:]}")
             names = random.Random(seed).sample(everything, min(sample, len(everything)))
-        mutmut(work, "run", "--max-children", str(jobs), *(names or []), check=False)
+        ran = mutmut(work, "run", "--max-children", str(jobs), *(names or []), check=False)
         found = statuses(work)
+        if all(status == "not checked" for status in found.values()):
+            # mutmut stops before any mutant when the clean test run fails: say why.
+            text = ran.stdout.replace("\r", "\n")
+            sys.exit(f"mutmut ran no mutant of {module}:\n{text[-4000:]}\n{ran.stderr[-4000:]}")
         if names is not None:
             found = {k: v for k, v in found.items() if k in names}
         return found, time.monotonic() - start, work
