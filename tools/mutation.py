@@ -5,13 +5,15 @@ Each module is mutated with only its own test files (``MODULES`` below), in a
 scratch copy of the repository (so ``mutants/`` and the mutmut config never
 touch the working tree), and the script prints one table::
 
-    module     run  killed  survived  equivalent  score
-    filenames  104      98         6           6  100.0 %
+    module     run  killed (timeout)  survived  equivalent    score  seconds
+    filenames  182     172         0        10          10   100.0%      210
 
 ``equivalent`` counts survivors listed in ``tools/mutation_equivalent.txt``
 (one ``mutant_name  reason`` a line): a mutant that changes no behaviour,
 explained there. The score is ``killed / (run - equivalent)``; a mutant the
-tests stop by a time-out counts as killed.
+tests stop by a time-out counts as killed (and is counted again under
+``(timeout)``, to show how many kills are only that). With ``--sample`` the
+table adds the score's 95 % interval (Wilson), as the sample is random.
 
 Usage::
 
@@ -23,6 +25,7 @@ Mutation runs are CPU heavy: run them on a quiet machine (``--jobs`` bounds
 the parallel test processes).
 """
 import argparse
+import math
 import os
 import random
 import re
@@ -151,20 +154,36 @@ def run_module(module, *, sample, jobs, keep, seed):
             shutil.rmtree(work, ignore_errors=True)
 
 
-def table(rows):
-    head = f"{'module':<10} {'run':>5} {'killed':>7} {'survived':>9} {'equivalent':>11} " \
-           f"{'score':>8} {'seconds':>8}"
-    lines = [head]
+def wilson(killed, tested, z=1.96):
+    """The 95 % interval of a score measured on a random sample of mutants (Wilson)."""
+    if not tested:
+        return 0.0, 0.0
+    p = killed / tested
+    centre = (p + z * z / (2 * tested)) / (1 + z * z / tested)
+    half = z * math.sqrt(p * (1 - p) / tested + z * z / (4 * tested * tested)) \
+        / (1 + z * z / tested)
+    return 100 * (centre - half), 100 * (centre + half)
+
+
+def table(rows, *, sampled=False):
+    head = f"{'module':<10} {'run':>5} {'killed':>7} {'(timeout)':>9} {'survived':>9} " \
+           f"{'equivalent':>11} {'score':>8} {'seconds':>8}"
+    lines = [head + ("  95 % interval (sample)" if sampled else "")]
     for module, found, seconds in rows:
         equivalent = equivalent_mutants()
         ran = [k for k, v in found.items() if v not in ("not checked", "skipped")]
         killed = [k for k in ran if found[k] in ("killed", "timeout", "caught by type check")]
+        timeouts = [k for k in ran if found[k] == "timeout"]
         survived = [k for k in ran if k not in killed]
         same = [k for k in survived if k in equivalent]
         tested = len(ran) - len(same)
         score = 100.0 * len(killed) / tested if tested else 0.0
-        lines.append(f"{module:<10} {len(ran):>5} {len(killed):>7} {len(survived):>9} "
-                     f"{len(same):>11} {score:>7.1f}% {seconds:>8.0f}")
+        line = (f"{module:<10} {len(ran):>5} {len(killed):>7} {len(timeouts):>9} "
+                f"{len(survived):>9} {len(same):>11} {score:>7.1f}% {seconds:>8.0f}")
+        if sampled:
+            low, high = wilson(len(killed), tested)
+            line += f"  {low:.1f}-{high:.1f} %"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -190,7 +209,7 @@ def main(argv=None):
                 print(f"  {status}: {name}{mark}")
         if args.keep:
             print(f"  scratch copy: {work}  (mutmut show NAME there)")
-    print(table(rows))
+    print(table(rows, sampled=bool(args.sample)))
     return 0
 
 
