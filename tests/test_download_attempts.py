@@ -4,12 +4,14 @@ logins, retries that are not counted, part files nothing vouches for, and answer
 emulator never gives (HTML pages, no length, too long), against a scripted server."""
 import itertools
 import logging
+import signal
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from logs import debug_records
-from servers import ScriptedServer, send_file
+from servers import ScriptedServer, send_file, stall
 
 from astroquery_eso_ancillary.destination import Destination
 from astroquery_eso_ancillary.download import (
@@ -270,3 +272,30 @@ def test_ctrl_c_with_an_executor_gives_every_row(scripted, tmp_path):
     rows = stop.value.rows
     assert [r["archive_id"] for r in rows] == [j.archive_id for j in jobs]
     assert all((r["status"], r["message"]) == ("error", INTERRUPTED) for r in rows)
+
+
+def test_ctrl_c_on_the_worker_threads_gives_every_row(scripted, tmp_path):
+    # The second file's server sends SIGINT to this process (the main thread gets a
+    # KeyboardInterrupt, as from Ctrl-C) and then stalls: the run stops without it.
+    stop = threading.Event()
+    stalled = stall(stop=stop, seconds=30)
+
+    def interrupting(handler):
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        stalled(handler)
+
+    scripted.routes["/f/ADP.1"] = send_file(BODY, name="ADP.1.png")
+    scripted.routes["/f/ADP.2"] = interrupting
+    opts = options(tmp_path)
+    jobs = [FileJob(f"ADP.{n}", f"{scripted.url}/f/ADP.{n}", opts) for n in (1, 2)]
+    try:
+        with pytest.raises(DownloadInterrupted) as caught:
+            download_files(jobs, max_workers=1, progress=False)
+    finally:
+        stop.set()
+    first, second = caught.value.rows
+    assert (first["status"], first["local_path"]) == ("downloaded", str(tmp_path / "ADP.1.png"))
+    assert (second["archive_id"], second["status"], second["message"]) == \
+        ("ADP.2", "error", INTERRUPTED)
+    # What the second file received stays, to resume.
+    assert Destination.shared(tmp_path).part_size("ADP.2") == 4
