@@ -274,7 +274,15 @@ def test_ctrl_c_with_an_executor_gives_every_row(scripted, tmp_path):
     assert all((r["status"], r["message"]) == ("error", INTERRUPTED) for r in rows)
 
 
-def test_ctrl_c_on_the_worker_threads_gives_every_row(scripted, tmp_path):
+@pytest.fixture
+def ctrl_c():
+    """SIGINT raises KeyboardInterrupt, as in a terminal (a background job ignores it)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_on_the_worker_threads_gives_every_row(scripted, tmp_path, ctrl_c):
     # The second file's server sends SIGINT to this process (the main thread gets a
     # KeyboardInterrupt, as from Ctrl-C) and then stalls: the run stops without it.
     stop = threading.Event()

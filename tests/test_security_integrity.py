@@ -225,10 +225,18 @@ INTERRUPTIBLE = textwrap.dedent("""
 """)
 
 
+def ctrl_c_as_in_a_terminal():
+    # A child started from a background job (nohup, '&', some CI runners) inherits an
+    # ignored SIGINT, and Python then leaves it ignored: give it the default back, so
+    # that it gets the KeyboardInterrupt a user's Ctrl-C gives.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt_after(args, wait_for, *, timeout=20):
     """Start the script, send SIGINT once ``wait_for()`` is true; return (stdout, seconds)."""
     proc = subprocess.Popen([sys.executable, "-c", INTERRUPTIBLE, *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_in_a_terminal)
     try:
         assert proc.stdout.readline().strip() == "start"
         deadline = time.monotonic() + timeout
@@ -545,7 +553,8 @@ def test_cli_writes_the_manifest_of_an_interrupted_run(eso_archive, tmp_path):
     env = {**os.environ, "ESO_ARCHIVE_URL": emu.url}
     proc = subprocess.Popen([sys.executable, "-m", "astroquery_eso_ancillary", "download",
                              *ids, "--destination", str(dest), "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 30
     while len([r for r in emu.requests if r.path.startswith("/dataPortal")]) < 3:
         assert time.monotonic() < deadline and proc.poll() is None

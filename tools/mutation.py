@@ -68,16 +68,8 @@ MODULES = {
 #: time-out and count as a kill. The thread-pool executor test covers the same code path.
 #: test_killed_twenty_times_then_resumed kills 20 child processes (half a minute a run);
 #: the kill-and-resume path is also pinned by test_download_faults.py's kill test.
-#: The three tests that send SIGINT to a child process: the child runs the instrumented
-#: package too (it inherits mutmut's environment), and in mutmut's clean run it sometimes
-#: misses the signal and runs on until the test's time-out, which stops the whole
-#: mutation run. In-process Ctrl-C tests (test_download_attempts.py) cover the same path.
 DESELECTED = ["tests/test_download.py::test_dask_executor",
-              "tests/test_reliability_crash.py::test_killed_twenty_times_then_resumed",
-              "tests/test_security_integrity.py::test_ctrl_c_during_retry_after_stops_promptly",
-              "tests/test_security_integrity.py::test_ctrl_c_while_a_server_stalls",
-              "tests/test_security_integrity.py::"
-              "test_cli_writes_the_manifest_of_an_interrupted_run"]
+              "tests/test_reliability_crash.py::test_killed_twenty_times_then_resumed"]
 DESELECT = ", ".join(f'"--deselect", "{name}"' for name in DESELECTED)
 
 _STATUS_RE = re.compile(r"^\s*(\S+__mutmut_\d+): (.+)$")
