@@ -2,6 +2,7 @@
 """download.py, one request at a time: the row of a good transfer, renewed and expired
 logins, retries that are not counted, part files nothing vouches for, and answers the
 emulator never gives (HTML pages, no length, too long), against a scripted server."""
+import io
 import itertools
 import logging
 import signal
@@ -9,7 +10,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
+from astropy.io import fits
 from logs import debug_records
 from servers import ScriptedServer, send_file, stall
 
@@ -307,3 +310,116 @@ def test_ctrl_c_on_the_worker_threads_gives_every_row(scripted, tmp_path, ctrl_c
         ("ADP.2", "error", INTERRUPTED)
     # What the second file received stays, to resume.
     assert Destination.shared(tmp_path).part_size("ADP.2") == 4
+
+
+# -- FITS checks (verify=True) -------------------------------------------------------------
+
+def fits_bytes(*, corrupt_extension=False):
+    """A primary HDU and one image extension, with CHECKSUM/DATASUM; optionally one data
+    byte of the extension flipped (the length stays a whole number of blocks)."""
+    hdus = fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.arange(100, dtype="i4"))])
+    buffer = io.BytesIO()
+    hdus.writeto(buffer, checksum=True)
+    data = bytearray(buffer.getvalue())
+    if corrupt_extension:
+        data[2880 * 2 + 17] ^= 0xFF  # primary: 1 block; extension header: 1; its data: 1
+    return bytes(data)
+
+
+def test_verify_checks_every_extension(scripted, tmp_path):
+    scripted.routes["/f/" + AID] = send_file(fits_bytes(), name=f"{AID}.fits")
+    assert fetch(scripted, tmp_path / "good", verify=True)["status"] == "downloaded"
+    scripted.routes["/f/" + AID] = send_file(fits_bytes(corrupt_extension=True),
+                                             name=f"{AID}.fits")
+    row = fetch(scripted, tmp_path / "bad", verify=True)
+    assert row["status"] == "error"
+    assert row["message"].startswith(
+        "Not a complete FITS file: CHECKSUM/DATASUM verification failed: Checksum "
+        "verification failed for HDU ('', 1).")
+    assert row["message"].endswith(". The bytes are kept aside as "
+                                   "ADP.2016-06-01T14_07_30.137.rejected.")
+    # Without verify, a whole number of blocks is all that is checked.
+    assert fetch(scripted, tmp_path / "unchecked")["status"] == "downloaded"
+
+
+def test_verify_names_why_astropy_cannot_read_a_file(scripted, tmp_path):
+    scripted.routes["/f/" + AID] = send_file(b"not a FITS header" * 2880, name=f"{AID}.fits")
+    row = fetch(scripted, tmp_path, verify=True)
+    assert row["message"] == (
+        "Not a complete FITS file: astropy.io.fits cannot read it (OSError). The bytes are "
+        "kept aside as ADP.2016-06-01T14_07_30.137.rejected.")
+
+
+# -- lengths and estimates ------------------------------------------------------------------
+
+def test_a_206_with_an_unknown_total_resumes(scripted, tmp_path):
+    dest = Destination.shared(tmp_path)
+    url = scripted.url + "/f/" + AID
+    dest.part_path(AID).write_bytes(BODY[:100])
+    dest.save_validator(AID, url=url, validator='"v1"')
+
+    def unknown_total(handler):
+        handler.send_response(206)
+        handler.send_header("ETag", '"v1"')
+        handler.send_header("Content-Disposition", f'attachment; filename="{AID}.png"')
+        handler.send_header("Content-Range", f"bytes 100-{len(BODY) - 1}/*")
+        handler.send_header("Content-Length", str(len(BODY) - 100))
+        handler.end_headers()
+        handler.wfile.write(BODY[100:])
+
+    scripted.routes["/f/" + AID] = unknown_total
+    row = fetch(scripted, tmp_path)
+    assert (row["status"], row["attempts"]) == ("resumed", 1)
+    assert (tmp_path / NAME).read_bytes() == BODY
+
+
+@pytest.mark.parametrize("estimate", ["nan", "inf", "-1"])
+def test_an_unusable_estimate_sets_no_cap(scripted, tmp_path, estimate):
+    scripted.routes["/f/" + AID] = send_file(BODY, name=f"{AID}.png", length=False)
+    row = fetch(scripted, tmp_path, estsize_kb=estimate)
+    assert (row["status"], row["size"]) == ("downloaded", len(BODY))
+
+
+@pytest.mark.parametrize("estimate_kb, body, kept", [
+    (0, (32 << 20) + 1, False),        # 0 kB is an estimate: 32 MiB at most
+    (17 << 10, 50 << 20, True),        # three times 17 MiB is the larger bound: 51 MiB
+    (17 << 10, (51 << 20) + 1, False),
+])
+def test_the_cap_without_length_is_the_larger_of_two_bounds(scripted, tmp_path, estimate_kb,
+                                                            body, kept):
+    scripted.routes["/f/" + AID] = send_file(bytes(body), name=f"{AID}.png", length=False)
+    row = fetch(scripted, tmp_path, estsize_kb=estimate_kb)
+    assert row["status"] == ("downloaded" if kept else "error"), row["message"]
+
+
+class _Counting(ThreadPoolExecutor):
+    """Counts the tasks given and not yet finished, and the most at any time."""
+
+    def __init__(self):
+        super().__init__(2)
+        self.open = self.most = 0
+        self.lock = threading.Lock()
+
+    def submit(self, *args, **kwargs):
+        with self.lock:
+            self.open += 1
+            self.most = max(self.most, self.open)
+        future = super().submit(*args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _):
+        with self.lock:
+            self.open -= 1
+
+
+def test_an_executor_gets_at_most_its_window_of_tasks(scripted, tmp_path):
+    # Default max_workers (8): at most 32 tasks in the executor at once.
+    scripted.routes["/f/" + AID] = send_file(b"x", name="x.txt")
+    opts = options(tmp_path)
+    jobs = [FileJob(f"ADP.{n}", scripted.url + "/f/" + AID, opts, local_name=f"{n}.txt")
+            for n in range(60)]
+    with _Counting() as executor:
+        rows = download_files(jobs, executor=executor, progress=False)
+    assert [r["status"] for r in rows] == ["downloaded"] * 60
+    assert executor.most == 32

@@ -11,6 +11,7 @@ from astropy import units as u
 from astropy.table import MaskedColumn, Table
 from logs import debug_records
 
+from astroquery_eso_ancillary import download
 from astroquery_eso_ancillary.download import (
     MANIFEST_COLUMNS,
     STATUSES,
@@ -268,3 +269,39 @@ def test_summary_line_warns_of_errors():
 ])
 def test_estimate_bytes(sizes, expected):
     assert estimate_bytes(sizes) == expected
+
+
+# -- two helpers whose every branch is not reachable through a server ------------------------
+
+@pytest.mark.parametrize("value, expected", [
+    ("bytes 100-199/200", (100, 200)), ("BYTES 0-0/1", (0, 1)), ("bytes 5-9/*", (5, None)),
+    (" bytes 7-9/10 ", (7, 10)), ("bytes 0-9/1/2", None), ("items 0-9/10", None),
+    ("bytes x-9/10", None), ("bytes 0-9", None), ("", None), (None, None),
+])
+def test_content_range_values(value, expected):
+    assert download._content_range(value) == expected
+
+
+def chained(depth):
+    """An exception with ``depth`` causes, each of its own class."""
+    classes = [type(f"Level{n}", (Exception,), {}) for n in range(depth + 1)]
+    error = classes[-1]("root")
+    for cls in reversed(classes[:-1]):
+        outer = cls("up")
+        outer.__cause__ = error
+        error = outer
+    return error
+
+
+@pytest.mark.parametrize("depth, expected", [
+    (0, "Level0"), (1, "Level0 (Level1)"), (5, "Level0 (Level5)"),
+    # Five causes at most are followed (a loop of causes ends too).
+    (6, "Level0 (Level5)"), (9, "Level0 (Level5)"),
+])
+def test_a_failure_is_named_by_its_class_and_its_root_cause(depth, expected):
+    assert download._describe(chained(depth)) == expected
+
+
+def test_a_local_error_adds_its_reason():
+    assert download._describe(PermissionError(13, "Permission denied", "/x/secret")) == \
+        "PermissionError: Permission denied"
