@@ -342,6 +342,20 @@ def test_verify_checks_every_extension(scripted, tmp_path):
     assert fetch(scripted, tmp_path / "unchecked")["status"] == "downloaded"
 
 
+def test_verify_catches_a_wrong_datasum_alone(scripted, tmp_path):
+    # The header's CHECKSUM agrees with a DATASUM that does not fit the data.
+    extension = fits.ImageHDU(np.arange(100, dtype="i4"))
+    extension.add_checksum()
+    extension.header["DATASUM"] = "12345"
+    extension.add_checksum(override_datasum=True)
+    buffer = io.BytesIO()
+    fits.HDUList([fits.PrimaryHDU(), extension]).writeto(buffer, checksum=False)
+    scripted.routes["/f/" + AID] = send_file(buffer.getvalue(), name=f"{AID}.fits")
+    row = fetch(scripted, tmp_path, verify=True)
+    assert row["message"].startswith("Not a complete FITS file: CHECKSUM/DATASUM verification "
+                                     "failed: Datasum verification failed for HDU ('', 1).")
+
+
 def test_verify_names_why_astropy_cannot_read_a_file(scripted, tmp_path):
     scripted.routes["/f/" + AID] = send_file(b"not a FITS header" * 2880, name=f"{AID}.fits")
     row = fetch(scripted, tmp_path, verify=True)
