@@ -437,3 +437,32 @@ def test_an_executor_gets_at_most_its_window_of_tasks(scripted, tmp_path):
         rows = download_files(jobs, executor=executor, progress=False)
     assert [r["status"] for r in rows] == ["downloaded"] * 60
     assert executor.most == 32
+
+
+def test_the_connection_cap_is_per_host(tmp_path):
+    # One connection per host, two hosts: both transfers run at once (each server waits
+    # for the other's request before it answers).
+    both = threading.Barrier(2, timeout=10)
+
+    def meeting(handler):
+        both.wait()
+        send_file(b"x" * 100, ctype="text/plain")(handler)
+
+    with ScriptedServer("127.0.0.2") as one, ScriptedServer("127.0.0.3") as two:
+        one.routes["/f"] = two.routes["/f"] = meeting
+        opts = options(tmp_path, retries=0)
+        jobs = [FileJob("ADP.1", one.url + "/f", opts, extension="TXT"),
+                FileJob("ADP.2", two.url + "/f", opts, extension="TXT")]
+        rows = download_files(jobs, max_workers=2, host_connections=1, progress=False)
+    assert [r["status"] for r in rows] == ["downloaded", "downloaded"]
+
+
+def test_a_hidden_file_of_the_proposed_name_is_not_taken_for_the_file(scripted, tmp_path):
+    # The server proposes ".ADP...png"; the file lands as ESO's name without the dot, and
+    # a hidden file of the proposed spelling is nobody's download.
+    proposed = f".{AID}.png"
+    (tmp_path / proposed).write_bytes(b"someone else's")
+    scripted.routes["/f/" + AID] = send_file(BODY, name=proposed)
+    row = fetch(scripted, tmp_path)
+    assert (row["status"], row["local_path"]) == ("downloaded", str(tmp_path / NAME))
+    assert (tmp_path / proposed).read_bytes() == b"someone else's"

@@ -39,6 +39,7 @@ def exactly(text):
 
 def test_good_options_pass():
     assert check_options(**GOOD) is None
+    check_options(**{**GOOD, "max_workers": 1})
     check_options(**{**GOOD, "destination": "dl", "max_workers": np.int64(3), "timeout": 0.5,
                      "max_retries": 0, "overwrite": np.bool_(True), "authenticated": False})
 
@@ -119,6 +120,7 @@ def test_a_table_gives_each_row_its_columns():
     assert second["estsize_kb"] == "0.0"
     assert second["url"] == "https://other.example/ADP.2"
     # One row of a table is that row only.
+    assert [e["archive_id"] for e in file_entries(files[0], download_url=PREFIX)] == [AID]
     assert [e["archive_id"] for e in file_entries(files[1], download_url=PREFIX)] == ["ADP.2"]
 
 
