@@ -107,7 +107,10 @@ source_paths = ["{PACKAGE}/"]
 only_mutate = ["{PACKAGE}/{module}.py"]
 also_copy = ["tests/", "docs/", "setup.cfg"]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x", "-o", "addopts=",
-                       "-p", "no:randomly", {DESELECT}]
+                       "-p", "no:randomly", "-o", "timeout=60", {DESELECT}]
+# A mutant that makes a download hang (a lost semaphore, a wait that never ends) is stopped
+# by a test's 60 s time-out, or after 4 times its tests' usual time, not mutmut's 15.
+timeout_multiplier = 4.0
 pytest_add_cli_args_test_selection = [{quoted}]
 """, "utf-8")
     return work, tests
