@@ -5,6 +5,7 @@ emulator never gives (HTML pages, no length, too long), against a scripted serve
 import io
 import itertools
 import logging
+import re
 import signal
 import threading
 import time
@@ -466,3 +467,104 @@ def test_a_hidden_file_of_the_proposed_name_is_not_taken_for_the_file(scripted, 
     row = fetch(scripted, tmp_path)
     assert (row["status"], row["local_path"]) == ("downloaded", str(tmp_path / NAME))
     assert (tmp_path / proposed).read_bytes() == b"someone else's"
+
+
+# -- stalls, pieces, files already there, workers --------------------------------------------
+
+def dribble(*, chunk, every, total, length):
+    """A route sending ``chunk`` bytes every ``every`` seconds, ``total`` bytes in all."""
+    def answer(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Disposition", f'attachment; filename="{AID}.png"')
+        if length:
+            handler.send_header("Content-Length", str(length))
+        handler.send_header("Connection", "close")
+        handler.close_connection = True
+        handler.end_headers()
+        sent = 0
+        while sent < total:
+            handler.wfile.write(b"x" * chunk)
+            handler.wfile.flush()
+            sent += chunk
+            time.sleep(every)
+    return answer
+
+
+@pytest.mark.parametrize("length, shown", [(100_000, "100000"), (None, "?")])
+def test_a_stalled_transfer_says_how_far_it_got(scripted, tmp_path, length, shown):
+    scripted.routes["/f/" + AID] = dribble(chunk=1, every=0.1, total=30, length=length)
+    row = fetch(scripted, tmp_path, retries=0, stall_window=0.5, min_rate=100)
+    assert re.fullmatch(
+        rf"Gave up after 1 attempts: Stalled: (\d+) bytes in the last \d s \(below 100 "
+        rf"bytes/s\); (\d+) of {re.escape(shown)} bytes kept to resume\. The partial file "
+        r"is kept for a later resume\.", row["message"]), row["message"]
+    assert (row["status"], row["http_status"]) == ("error", 200)
+
+
+def test_a_slow_but_steady_transfer_is_not_stopped(scripted, tmp_path):
+    # 20 bytes every 20 ms: about 1,000 bytes/s over each half-second window, ten times
+    # the floor, in pieces each far below it.
+    scripted.routes["/f/" + AID] = dribble(chunk=20, every=0.02, total=1600, length=1600)
+    row = fetch(scripted, tmp_path, retries=0, stall_window=0.5, min_rate=100)
+    assert (row["status"], row["size"]) == ("downloaded", 1600), row["message"]
+
+
+def test_a_wrong_piece_on_the_last_attempt_is_reported(scripted, tmp_path):
+    dest = Destination.shared(tmp_path)
+    url = scripted.url + "/f/" + AID
+    dest.part_path(AID).write_bytes(BODY[:100])
+    dest.save_validator(AID, url=url, validator='"v1"')
+
+    def elsewhere(handler):
+        handler.send_response(206)
+        handler.send_header("ETag", '"v1"')
+        handler.send_header("Content-Range", f"bytes 0-{len(BODY) - 1}/{len(BODY)}")
+        handler.send_header("Content-Length", str(len(BODY)))
+        handler.end_headers()
+        handler.wfile.write(BODY)
+
+    scripted.routes["/f/" + AID] = elsewhere
+    row = fetch(scripted, tmp_path, retries=0)
+    assert row["message"] == ("Gave up after 1 attempts: The server answered a Range request "
+                              "with the wrong piece; restarting.")
+    assert row["http_status"] == 206
+    assert not dest.part_path(AID).exists()
+
+
+def test_a_shorter_file_of_the_name_is_replaced_when_the_length_is_known(scripted, tmp_path):
+    (tmp_path / NAME).write_bytes(b"cut short")  # not in the folder's record
+    scripted.routes["/f/" + AID] = send_file(BODY, name=f"{AID}.png")
+    row = fetch(scripted, tmp_path)
+    assert (row["status"], row["size"]) == ("downloaded", len(BODY))
+    assert (tmp_path / NAME).read_bytes() == BODY
+    # Without a length to compare, a file of the name counts as the file.
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / NAME).write_bytes(b"cut short")
+    scripted.routes["/f/" + AID] = send_file(BODY, name=f"{AID}.png", length=False)
+    row = fetch(scripted, tmp_path / "b")
+    assert (row["status"], row["size"]) == ("skipped-existing", 9)
+
+
+def test_one_worker_means_one_transfer_at_a_time(tmp_path):
+    open_now, most = [0], [0]
+    lock = threading.Lock()
+
+    def counted(handler):
+        with lock:
+            open_now[0] += 1
+            most[0] = max(most[0], open_now[0])
+        try:
+            time.sleep(0.05)
+            send_file(b"x" * 100, ctype="text/plain")(handler)
+        finally:
+            with lock:
+                open_now[0] -= 1
+
+    with ScriptedServer("127.0.0.2") as one, ScriptedServer("127.0.0.3") as two:
+        one.routes["/f"] = two.routes["/f"] = counted
+        opts = options(tmp_path, retries=0)
+        jobs = [FileJob(f"ADP.{n}", (one, two)[n % 2].url + "/f", opts, extension="TXT")
+                for n in range(6)]
+        rows = download_files(jobs, max_workers=1, progress=False)
+    assert [r["status"] for r in rows] == ["downloaded"] * 6
+    assert most[0] == 1
