@@ -104,6 +104,7 @@ def test_without_length_the_estimate_caps_the_body(scripted, tmp_path):
     row = fetch(scripted, tmp_path, estsize_kb=1)
     assert row["message"] == (f"Cut: the server sent more than {(32 << 20) + 1024} bytes for a "
                               "file the archive estimates at 1 kB; nothing was kept.")
+    assert (row["status"], row["http_status"]) == ("error", 200)
     assert not list(tmp_path.glob("*.part"))
     scripted.routes["/f/" + AID] = send_file(bytes((32 << 20) + 1000), name=f"{AID}.png",
                                              length=False)
@@ -293,6 +294,7 @@ def test_ctrl_c_on_the_worker_threads_gives_every_row(scripted, tmp_path, ctrl_c
     stalled = stall(stop=stop, seconds=30)
 
     def interrupting(handler):
+        time.sleep(0.3)  # the main thread has taken the first file's row by then
         signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         stalled(handler)
 
@@ -543,6 +545,7 @@ def test_a_shorter_file_of_the_name_is_replaced_when_the_length_is_known(scripte
     scripted.routes["/f/" + AID] = send_file(BODY, name=f"{AID}.png", length=False)
     row = fetch(scripted, tmp_path / "b")
     assert (row["status"], row["size"]) == ("skipped-existing", 9)
+    assert row["message"] == "A complete file of this name was already there."
 
 
 def test_one_worker_means_one_transfer_at_a_time(tmp_path):
@@ -568,3 +571,43 @@ def test_one_worker_means_one_transfer_at_a_time(tmp_path):
         rows = download_files(jobs, max_workers=1, progress=False)
     assert [r["status"] for r in rows] == ["downloaded"] * 6
     assert most[0] == 1
+
+
+@pytest.mark.parametrize("body, kept", [(446_464, True), (446_463, False)])
+def test_a_body_far_below_the_estimate_without_length_is_cut_short(scripted, tmp_path, body,
+                                                                    kept):
+    # 1000 kB estimated: below half of it, less 64 KiB, a body with no length is taken
+    # for a connection that ended early.
+    scripted.routes["/f/" + AID] = send_file(bytes(body), name=f"{AID}.png", length=False)
+    row = fetch(scripted, tmp_path, retries=0, estsize_kb=1000)
+    if kept:
+        assert (row["status"], row["size"]) == ("downloaded", body), row["message"]
+    else:
+        assert row["message"] == (
+            f"Gave up after 1 attempts: The connection ended after {body} bytes with no length "
+            "announced, for a file the archive estimates at 1000 kB: the file seems cut short."
+            " The partial file is kept for a later resume.")
+        assert row["http_status"] == 200
+
+
+@pytest.mark.parametrize("identity, who", [(None, "anonymous users"), ("alice", "user alice")])
+def test_a_refusal_is_remembered_for_the_same_login(scripted, tmp_path, identity, who):
+    def refuse(handler):
+        handler.send_response(401)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    scripted.routes["/f/" + AID] = refuse
+    login = {} if identity is None else {
+        "credentials": Credentials("tok", [scripted.url], identity=identity)}
+    first = fetch(scripted, tmp_path, **login)
+    assert first["http_status"] == 401
+    again = fetch(scripted, tmp_path, **login)
+    assert again["message"] == (
+        f"HTTP 401 in an earlier run (to {who}): the file is proprietary. Log in (or with "
+        "another account) and run again to try it; overwrite=True asks anyway.")
+    assert (again["status"], again["http_status"], again["attempts"]) == ("error", 401, 0)
+    assert len(scripted.got("/f/" + AID)) == 1
+    # overwrite=True asks again.
+    fetch(scripted, tmp_path, overwrite=True, **login)
+    assert len(scripted.got("/f/" + AID)) == 2
