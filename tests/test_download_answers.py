@@ -53,7 +53,7 @@ def test_refusals_are_error_rows_that_say_why(scripted, tmp_path, status, messag
     scripted.routes["/f/ADP.1"] = answering(status)
     row = one_row(FileJob("ADP.1", scripted.url + "/f/ADP.1", options(tmp_path)))
     assert (row["status"], row["message"]) == ("error", message)
-    assert (row["http_status"], row["attempts"]) == (status, 1)
+    assert (row["http_status"], row["attempts"], row["size"]) == (status, 1, 0)
     assert len(scripted.got("/f/ADP.1")) == 1  # not retried
     assert not list(tmp_path.glob("ADP.1*"))
 

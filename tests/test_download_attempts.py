@@ -464,11 +464,13 @@ def test_a_hidden_file_of_the_proposed_name_is_not_taken_for_the_file(scripted, 
     # The server proposes ".ADP...png"; the file lands as ESO's name without the dot, and
     # a hidden file of the proposed spelling is nobody's download.
     proposed = f".{AID}.png"
-    (tmp_path / proposed).write_bytes(b"someone else's")
+    theirs = bytes(len(BODY))  # even of the same length
+    (tmp_path / proposed).write_bytes(theirs)
     scripted.routes["/f/" + AID] = send_file(BODY, name=proposed)
     row = fetch(scripted, tmp_path)
     assert (row["status"], row["local_path"]) == ("downloaded", str(tmp_path / NAME))
-    assert (tmp_path / proposed).read_bytes() == b"someone else's"
+    assert (tmp_path / NAME).read_bytes() == BODY
+    assert (tmp_path / proposed).read_bytes() == theirs
 
 
 # -- stalls, pieces, files already there, workers --------------------------------------------
