@@ -613,3 +613,40 @@ def test_a_refusal_is_remembered_for_the_same_login(scripted, tmp_path, identity
     # overwrite=True asks again.
     fetch(scripted, tmp_path, overwrite=True, **login)
     assert len(scripted.got("/f/" + AID)) == 2
+
+
+def test_a_stale_part_file_goes_when_the_file_is_skipped(scripted, tmp_path):
+    (tmp_path / NAME).write_bytes(BODY)  # complete, though not in the folder's record
+    dest = Destination.shared(tmp_path)
+    dest.part_path(AID).write_bytes(BODY[:10])
+    dest.save_validator(AID, url=scripted.url + "/f/" + AID, validator='"v1"')
+    scripted.routes["/f/" + AID] = send_file(BODY, name=f"{AID}.png")  # ignores Range
+    row = fetch(scripted, tmp_path)
+    assert row["status"] == "skipped-existing"
+    assert not dest.part_path(AID).exists()
+    assert dest.load_validator(AID, url=row["url"]) is None
+
+
+def test_a_part_file_longer_than_the_file_is_restarted(scripted, tmp_path):
+    dest = Destination.shared(tmp_path)
+    url = scripted.url + "/f/" + AID
+    dest.part_path(AID).write_bytes(BODY + b"extra")
+    dest.save_validator(AID, url=url, validator='"v1"')
+    whole = send_file(BODY, name=f"{AID}.png", etag='"v1"')
+
+    def answer(handler):
+        wanted = handler.headers.get("Range")
+        if wanted and int(wanted.split("=")[1].split("-")[0]) >= len(BODY):
+            handler.send_response(416)
+            handler.send_header("Content-Range", f"bytes */{len(BODY)}")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        whole(handler)
+
+    scripted.routes["/f/" + AID] = answer
+    row = fetch(scripted, tmp_path)
+    assert (row["status"], row["attempts"]) == ("downloaded", 2)
+    assert (tmp_path / NAME).read_bytes() == BODY
+    assert [r.headers.get("Range") for r in scripted.got("/f/" + AID)] == [
+        f"bytes={len(BODY) + 5}-", None]
