@@ -72,6 +72,17 @@ class ScriptedServer:
         return [r for r in self.requests if r.path.split("?", 1)[0] == path]
 
 
+def answer_status(status, *, retry_after=None):
+    """A route answering ``status`` with an empty body (and ``Retry-After`` when given)."""
+    def answer(handler):
+        handler.send_response(status)
+        handler.send_header("Content-Length", "0")
+        if retry_after is not None:
+            handler.send_header("Retry-After", str(retry_after))
+        handler.end_headers()
+    return answer
+
+
 def send_file(body, *, name=None, ctype="application/octet-stream", etag=None,
               last_modified=None, length=True):
     """A route answering ``body`` whole (200), or the asked Range (206) when a validator

@@ -6,7 +6,7 @@ import gzip
 import socket
 
 import pytest
-from servers import ScriptedServer, send_file
+from servers import answer_status, send_file
 
 from astroquery_eso_ancillary.download import (
     DownloadOptions,
@@ -15,21 +15,6 @@ from astroquery_eso_ancillary.download import (
     download_files,
 )
 from astroquery_eso_ancillary.transport import Credentials, RetryPolicy, origin
-
-
-@pytest.fixture
-def scripted():
-    with ScriptedServer("127.0.0.2") as server:
-        yield server
-
-
-def answering(status):
-    def answer(handler):
-        handler.send_response(status)
-        handler.send_header("Content-Length", "0")
-        handler.send_header("Retry-After", "0")
-        handler.end_headers()
-    return answer
 
 
 def one_row(job):
@@ -50,7 +35,7 @@ def options(tmp_path, **kwargs):
     (418, "HTTP 418: unexpected answer from the server."),
 ])
 def test_refusals_are_error_rows_that_say_why(scripted, tmp_path, status, message):
-    scripted.routes["/f/ADP.1"] = answering(status)
+    scripted.routes["/f/ADP.1"] = answer_status(status, retry_after=0)
     row = one_row(FileJob("ADP.1", scripted.url + "/f/ADP.1", options(tmp_path)))
     assert (row["status"], row["message"]) == ("error", message)
     assert (row["http_status"], row["attempts"], row["size"]) == (status, 1, 0)
@@ -59,7 +44,7 @@ def test_refusals_are_error_rows_that_say_why(scripted, tmp_path, status, messag
 
 
 def test_a_busy_server_is_retried_then_reported(scripted, tmp_path):
-    scripted.routes["/f/ADP.1"] = answering(503)
+    scripted.routes["/f/ADP.1"] = answer_status(503, retry_after=0)
     row = one_row(FileJob("ADP.1", scripted.url + "/f/ADP.1", options(tmp_path)))
     assert row["status"] == "error"
     assert row["message"] == "Gave up after 2 attempts: HTTP 503 from the server."
@@ -68,7 +53,7 @@ def test_a_busy_server_is_retried_then_reported(scripted, tmp_path):
 
 
 def test_a_401_says_what_to_do_in_each_case(scripted, tmp_path):
-    scripted.routes["/f/ADP.1"] = answering(401)
+    scripted.routes["/f/ADP.1"] = answer_status(401, retry_after=0)
     url = scripted.url + "/f/ADP.1"
     anonymous = one_row(FileJob("ADP.1", url, options(tmp_path / "a")))
     assert anonymous["message"] == ("HTTP 401: the file is proprietary; log in with "
@@ -137,13 +122,7 @@ def test_a_local_error_names_the_folder_and_the_reason(tmp_path):
 def test_a_wait_before_a_retry_keeps_checking_for_ctrl_c(scripted, tmp_path):
     # A Retry-After of 2 s: the worker looks at its progress callback (where a Ctrl-C
     # arrives, as CancelledError) every 0.1 s while it waits, not once per wait.
-    def busy(handler):
-        handler.send_response(503)
-        handler.send_header("Content-Length", "0")
-        handler.send_header("Retry-After", "2")
-        handler.end_headers()
-
-    scripted.routes["/f/ADP.1"] = busy
+    scripted.routes["/f/ADP.1"] = answer_status(503, retry_after=2)
     checks = []
     row = download_file(FileJob("ADP.1", scripted.url + "/f/ADP.1", options(tmp_path)),
                         progress=checks.append)

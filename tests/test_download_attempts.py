@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from logs import debug_records
-from servers import ScriptedServer, send_file, stall
+from servers import ScriptedServer, answer_status, send_file, stall
 
 from astroquery_eso_ancillary.destination import Destination
 from astroquery_eso_ancillary.download import (
@@ -33,12 +33,6 @@ NAME = "ADP.2016-06-01T14_07_30.137.png"
 BODY = bytes(range(256)) * 40
 
 
-@pytest.fixture
-def scripted():
-    with ScriptedServer("127.0.0.2") as server:
-        yield server
-
-
 def options(folder, *, retries=1, **kwargs):
     folder.mkdir(parents=True, exist_ok=True)
     return DownloadOptions(str(folder), retry=RetryPolicy(retries=retries, backoff=0.0),
@@ -51,6 +45,14 @@ def fetch(scripted, folder, **kwargs):
                   product_id="ADP.P", eso_category="ANCILLARY.PREVIEW", **job_values)
     (row,) = download_files([job], progress=False)
     return row
+
+
+def resumable_part(scripted, folder, data, *, validator='"v1"'):
+    """A part file holding ``data``, with the record that lets it be resumed."""
+    dest = Destination.shared(folder)
+    dest.part_path(AID).write_bytes(data)
+    dest.save_validator(AID, url=scripted.url + "/f/" + AID, validator=validator)
+    return dest
 
 
 def test_a_good_transfer_and_its_rerun(scripted, tmp_path):
@@ -121,10 +123,7 @@ def test_a_part_file_nothing_vouches_for_is_discarded(scripted, tmp_path):
 
 
 def test_a_206_that_ignores_if_range_restarts_and_says_why(scripted, tmp_path):
-    dest = Destination.shared(tmp_path)
-    url = scripted.url + "/f/" + AID
-    dest.part_path(AID).write_bytes(BODY[:100])
-    dest.save_validator(AID, url=url, validator='"old"')
+    resumable_part(scripted, tmp_path, BODY[:100], validator='"old"')
     # The server has a new version, and answers the Range request without looking at
     # If-Range: the piece is of another file.
     whole = send_file(BODY, name=f"{AID}.png", etag='"new"')
@@ -158,12 +157,7 @@ def test_a_206_that_ignores_if_range_restarts_and_says_why(scripted, tmp_path):
 def test_a_renewed_login_that_is_still_refused_ends(scripted, tmp_path):
     # The server refuses whatever the token; each 401 renews it, which is not counted as a
     # failure, so only the bound on attempts (retries + 3) ends it.
-    def refuse(handler):
-        handler.send_response(401)
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-
-    scripted.routes["/f/" + AID] = refuse
+    scripted.routes["/f/" + AID] = answer_status(401)
     tokens = (f"token-{n}" for n in itertools.count(1))
     credentials = Credentials("token-0", [scripted.url],
                               renew=lambda: (next(tokens), time.time() + 3600))
@@ -370,10 +364,7 @@ def test_verify_names_why_astropy_cannot_read_a_file(scripted, tmp_path):
 # -- lengths and estimates ------------------------------------------------------------------
 
 def test_a_206_with_an_unknown_total_resumes(scripted, tmp_path):
-    dest = Destination.shared(tmp_path)
-    url = scripted.url + "/f/" + AID
-    dest.part_path(AID).write_bytes(BODY[:100])
-    dest.save_validator(AID, url=url, validator='"v1"')
+    resumable_part(scripted, tmp_path, BODY[:100])
 
     def unknown_total(handler):
         handler.send_response(206)
@@ -514,10 +505,7 @@ def test_a_slow_but_steady_transfer_is_not_stopped(scripted, tmp_path):
 
 
 def test_a_wrong_piece_on_the_last_attempt_is_reported(scripted, tmp_path):
-    dest = Destination.shared(tmp_path)
-    url = scripted.url + "/f/" + AID
-    dest.part_path(AID).write_bytes(BODY[:100])
-    dest.save_validator(AID, url=url, validator='"v1"')
+    dest = resumable_part(scripted, tmp_path, BODY[:100])
 
     def elsewhere(handler):
         handler.send_response(206)
@@ -594,12 +582,7 @@ def test_a_body_far_below_the_estimate_without_length_is_cut_short(scripted, tmp
 
 @pytest.mark.parametrize("identity, who", [(None, "anonymous users"), ("alice", "user alice")])
 def test_a_refusal_is_remembered_for_the_same_login(scripted, tmp_path, identity, who):
-    def refuse(handler):
-        handler.send_response(401)
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-
-    scripted.routes["/f/" + AID] = refuse
+    scripted.routes["/f/" + AID] = answer_status(401)
     login = {} if identity is None else {
         "credentials": Credentials("tok", [scripted.url], identity=identity)}
     first = fetch(scripted, tmp_path, **login)
@@ -617,9 +600,7 @@ def test_a_refusal_is_remembered_for_the_same_login(scripted, tmp_path, identity
 
 def test_a_stale_part_file_goes_when_the_file_is_skipped(scripted, tmp_path):
     (tmp_path / NAME).write_bytes(BODY)  # complete, though not in the folder's record
-    dest = Destination.shared(tmp_path)
-    dest.part_path(AID).write_bytes(BODY[:10])
-    dest.save_validator(AID, url=scripted.url + "/f/" + AID, validator='"v1"')
+    dest = resumable_part(scripted, tmp_path, BODY[:10])
     scripted.routes["/f/" + AID] = send_file(BODY, name=f"{AID}.png")  # ignores Range
     row = fetch(scripted, tmp_path)
     assert row["status"] == "skipped-existing"
@@ -628,10 +609,7 @@ def test_a_stale_part_file_goes_when_the_file_is_skipped(scripted, tmp_path):
 
 
 def test_a_part_file_longer_than_the_file_is_restarted(scripted, tmp_path):
-    dest = Destination.shared(tmp_path)
-    url = scripted.url + "/f/" + AID
-    dest.part_path(AID).write_bytes(BODY + b"extra")
-    dest.save_validator(AID, url=url, validator='"v1"')
+    resumable_part(scripted, tmp_path, BODY + b"extra")
     whole = send_file(BODY, name=f"{AID}.png", etag='"v1"')
 
     def answer(handler):

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 from logs import debug_records
-from servers import ScriptedServer, send_file
+from servers import answer_status, send_file
 
 from astroquery_eso_ancillary import EsoServiceError, conf, transport
 from astroquery_eso_ancillary.exceptions import LoginError
@@ -533,20 +533,8 @@ def test_request_token_gives_up_after_its_timeout():
 
 # -- QuerySession: its policy, the inflation cap, the body it hands over ------------------
 
-@pytest.fixture
-def scripted():
-    with ScriptedServer("127.0.0.2") as server:
-        yield server
-
-
 def test_query_session_uses_its_own_policy(scripted):
-    def busy(handler):
-        handler.send_response(503)
-        handler.send_header("Content-Length", "0")
-        handler.send_header("Retry-After", "0")
-        handler.end_headers()
-
-    scripted.routes["/busy"] = busy
+    scripted.routes["/busy"] = answer_status(503, retry_after=0)
     with conf.set_temp("max_retries", 2), conf.set_temp("backoff", 0.0):
         with transport.QuerySession(timeout=10, policy=RetryPolicy(retries=0)) as session, \
                 pytest.raises(EsoServiceError, match="after 1 attempts"):
