@@ -6,7 +6,7 @@ import gzip
 import socket
 
 import pytest
-from servers import answer_status, send_file
+from servers import ScriptedServer, answer_status, send_file
 
 from astroquery_eso_ancillary.download import (
     DownloadOptions,
@@ -15,6 +15,12 @@ from astroquery_eso_ancillary.download import (
     download_files,
 )
 from astroquery_eso_ancillary.transport import Credentials, RetryPolicy, origin
+
+
+@pytest.fixture
+def scripted():
+    with ScriptedServer("127.0.0.2") as server:
+        yield server
 
 
 def one_row(job):

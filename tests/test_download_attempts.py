@@ -47,6 +47,12 @@ def fetch(scripted, folder, **kwargs):
     return row
 
 
+@pytest.fixture
+def scripted():
+    with ScriptedServer("127.0.0.2") as server:
+        yield server
+
+
 def resumable_part(scripted, folder, data, *, validator='"v1"'):
     """A part file holding ``data``, with the record that lets it be resumed."""
     dest = Destination.shared(folder)

@@ -533,6 +533,12 @@ def test_request_token_gives_up_after_its_timeout():
 
 # -- QuerySession: its policy, the inflation cap, the body it hands over ------------------
 
+@pytest.fixture
+def scripted():
+    with ScriptedServer("127.0.0.2") as server:
+        yield server
+
+
 def test_query_session_uses_its_own_policy(scripted):
     scripted.routes["/busy"] = answer_status(503, retry_after=0)
     with conf.set_temp("max_retries", 2), conf.set_temp("backoff", 0.0):
