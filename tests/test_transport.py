@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 from logs import debug_records
-from servers import answer_status, send_file
+from servers import ScriptedServer, answer_status, send_file
 
 from astroquery_eso_ancillary import EsoServiceError, conf, transport
 from astroquery_eso_ancillary.exceptions import LoginError
